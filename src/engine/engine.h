@@ -1,0 +1,180 @@
+/* The engine boundary: what the layers above ask of an I/O engine, and what an engine must do.
+ *
+ * The model is completion-based (io_uring-shaped).  An upper layer first tries the system call
+ * itself (that is where synchronous completion comes from); when it would block, it hands the
+ * engine an operation (struct asock__op) that says which call to finish.  The engine completes
+ * every submitted operation exactly once, by setting op->res (bytes / fd / 0, or -errno) and
+ * calling op->done from inside asock_loop_run — never inside submit or cancel.
+ *
+ *   epoll engine:    waits for readiness (edge-triggered, one registration per descriptor for its
+ *                    whole life), then performs the call; per descriptor one FIFO queue per
+ *                    direction keeps the order of operations.
+ *   io_uring engine: turns each operation into an SQE; the CQE is the completion.
+ *
+ * Upper layers never include <sys/epoll.h> or <liburing.h>; engines never know about sockets,
+ * args or resolution: they see descriptors (struct asock__io) and operations only.
+ */
+#ifndef ASOCK_ENGINE_ENGINE_H
+#define ASOCK_ENGINE_ENGINE_H
+
+#include "../core/internal.h"
+
+enum asock__op_kind {
+    ASOCK__OP_POLL_IN = 1, /* wait until readable; res = 0 (no call is made) */
+    ASOCK__OP_POLL_OUT,    /* wait until writable; res = 0 */
+    ASOCK__OP_CONNECT,     /* finish a connect(2) that returned EINPROGRESS: res 0 or -SO_ERROR */
+    ASOCK__OP_ACCEPT,      /* accept4(fd, u.accept.addr, u.accept.addrlen, NONBLOCK|CLOEXEC) */
+    ASOCK__OP_RECV,        /* recv(fd, u.rw.buf, u.rw.len, u.rw.flags) */
+    ASOCK__OP_SEND,        /* send(fd, u.rw.buf, u.rw.len, u.rw.flags | MSG_NOSIGNAL) */
+    ASOCK__OP_RECVMSG,     /* recvmsg(fd, u.msg.msg, u.msg.flags); msg_flags/namelen updated */
+    ASOCK__OP_SENDMSG,     /* sendmsg(fd, u.msg.msg, u.msg.flags | MSG_NOSIGNAL) */
+    ASOCK__OP_KIND_MAX
+};
+
+/* op->flags, owned by the engine while the operation is submitted. */
+#define ASOCK__OPF_SUBMITTED 0x01u /* between submit and done */
+#define ASOCK__OPF_CANCELED  0x02u /* cancel was asked for */
+#define ASOCK__OPF_TIMED     0x04u /* op is the `op` member of a struct asock__op_timed */
+#define ASOCK__OPF_QUEUED    0x08u /* engine-private: on a queue */
+#define ASOCK__OPF_ENGINE1   0x10u /* engine-private */
+#define ASOCK__OPF_ENGINE2   0x20u /* engine-private */
+
+struct asock__op;
+typedef void asock__op_done_fn(struct asock__op *op);
+
+/* A descriptor as the engine sees it.  Embedded in its owner (socket, resolver socket, loop). */
+struct asock__io {
+    int fd;
+    uint8_t registered;     /* engine-private: the epoll engine has added fd */
+    uint8_t closing;        /* asock__engine_close was called */
+    uint16_t ebits;         /* engine-private bits (epoll: readiness seen while nobody waited) */
+    uint32_t inflight;      /* submitted operations not yet completed */
+    struct asock__qnode rq; /* epoll: read-direction queue (POLL_IN, ACCEPT, RECV, RECVMSG) */
+    struct asock__qnode wq; /* epoll: write-direction queue (POLL_OUT, CONNECT, SEND, SENDMSG) */
+    void (*closed)(struct asock__io *io); /* set by asock__engine_close: runs once fd is closed */
+    struct asock__qnode cnode;            /* the loop's closing list */
+};
+
+struct asock__op {
+    uint8_t kind;  /* enum asock__op_kind */
+    uint8_t flags; /* ASOCK__OPF_* */
+    uint16_t reserved;
+    int32_t res;              /* the result, valid in done: >= 0 or -errno */
+    struct asock__io *io;     /* the descriptor */
+    struct asock__qnode node; /* engine queue, or the loop's deferred list */
+    asock__op_done_fn *done;  /* called once, from the loop */
+
+    union {
+        struct {
+            void *buf;
+            size_t len;
+            int flags;
+        } rw;
+
+        struct {
+            struct msghdr *msg;
+            int flags;
+        } msg;
+
+        struct {
+            struct sockaddr *addr;
+            socklen_t *addrlen;
+        } accept;
+    } u;
+};
+
+/* An operation with a deadline (used for connect timeouts).  When timeout_ms passes before the
+ * operation completes, the engine completes it with -ETIMEDOUT.  The epoll engine uses `timer`;
+ * the io_uring engine links an IORING_OP_LINK_TIMEOUT and leaves `timer` unused. */
+struct asock__op_timed {
+    struct asock__op op;
+    uint32_t timeout_ms;
+    struct asock__timer timer; /* engines that time out with a loop timer */
+    asock_loop *loop;          /* set by such an engine at submit, for the timer's callback */
+};
+
+struct asock__engine_ops {
+    const char *name;
+    asock_engine id;
+    /* Creates the engine's state (loop->engine_data).  0 or -errno. */
+    int (*init)(asock_loop *loop);
+    /* Releases it.  Every io has been closed and every op completed before this is called. */
+    void (*destroy)(asock_loop *loop);
+    /* Starts op (kind, io, u, done set by the caller; op->flags may hold ASOCK__OPF_TIMED).
+     * 0: submitted, done will run later; -errno: not started (done will not run). */
+    int (*submit)(asock_loop *loop, struct asock__op *op);
+    /* Asks for op to end early: it completes with -ECANCELED (or with its real result if that
+     * came first).  No effect on an op that is not submitted.  Never calls done inside. */
+    void (*cancel)(asock_loop *loop, struct asock__op *op);
+    /* Cancels every submitted op of io (each completes with -ECANCELED unless its real result
+     * came first).  The core closes io->fd once io->inflight is 0 (see asock__engine_close). */
+    void (*cancel_all)(asock_loop *loop, struct asock__io *io);
+    /* Waits up to timeout_ms (-1: forever, 0: no wait) and dispatches completions.
+     * Returns the number of completions dispatched, or -errno. */
+    int (*poll)(asock_loop *loop, int timeout_ms);
+    /* Forgets io->fd without closing it (the descriptor moves to another io, e.g. the winner of
+     * a connect by name).  No op of io is in flight.  May be NULL (nothing to forget). */
+    void (*detach)(asock_loop *loop, struct asock__io *io);
+};
+
+ASOCK__HIDDEN extern const struct asock__engine_ops asock__epoll_engine;
+ASOCK__HIDDEN extern const struct asock__engine_ops asock__uring_engine;
+
+/* Used by the io_uring engine's probe for AUTO: 0 when io_uring is usable, else -errno and a
+ * static reason. */
+ASOCK__HIDDEN int asock__uring_probe(const char **reason);
+
+/* Helpers the layers call. */
+static inline void asock__io_init(struct asock__io *io, int fd)
+{
+    io->fd = fd;
+    io->registered = 0;
+    io->closing = 0;
+    io->ebits = 0;
+    io->inflight = 0;
+    asock__q_init(&io->rq);
+    asock__q_init(&io->wq);
+    io->closed = NULL;
+    asock__q_init(&io->cnode);
+}
+
+static inline void asock__op_prep(struct asock__op *op, enum asock__op_kind kind,
+                                  struct asock__io *io, asock__op_done_fn *done)
+{
+    op->kind = (uint8_t)kind;
+    op->flags &= ASOCK__OPF_TIMED;
+    op->res = 0;
+    op->io = io;
+    op->done = done;
+}
+
+static inline int asock__engine_submit(asock_loop *loop, struct asock__op *op)
+{
+    return loop->engine->submit(loop, op);
+}
+
+static inline void asock__engine_cancel(asock_loop *loop, struct asock__op *op)
+{
+    loop->engine->cancel(loop, op);
+}
+
+/* Closes io: cancels its operations through the engine; once every one has completed, the core
+ * closes io->fd and then calls closed(io) from the loop.  io must stay valid until then.  The
+ * descriptor number is never released while a completion for it can still arrive. */
+typedef void asock__io_closed_fn(struct asock__io *io);
+ASOCK__HIDDEN void asock__engine_close(asock_loop *loop, struct asock__io *io,
+                                       asock__io_closed_fn *closed);
+
+/* Performs op's system call once, non-blocking.  Returns the result (>= 0 or -errno; -EAGAIN when
+ * it would block).  Shared by the epoll engine and by the layers' first attempt. */
+ASOCK__HIDDEN int asock__op_try(struct asock__op *op);
+
+/* For engines: queue op's completion to run from the loop (used by cancel, which may not call
+ * done itself). */
+ASOCK__HIDDEN void asock__loop_defer_op(asock_loop *loop, struct asock__op *op);
+
+/* For engines: the op finished with res; clears ASOCK__OPF_SUBMITTED, drops io->inflight and
+ * calls op->done.  Called from the loop only. */
+ASOCK__HIDDEN void asock__op_finish(asock_loop *loop, struct asock__op *op, int res);
+
+#endif

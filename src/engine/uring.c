@@ -1,0 +1,732 @@
+/* The io_uring engine: every operation becomes one SQE (two for a timed one), its CQE is the
+ * completion.  See engine.h for the contract.
+ *
+ * user_data of an SQE:
+ *   op pointer          the operation itself (low bits 0; ops are pointer-aligned)
+ *   timed pointer | 1   the IORING_OP_LINK_TIMEOUT linked behind a timed op
+ *   2                   an internal ASYNC_CANCEL (its CQE, if any, is ignored)
+ *
+ * Batching: submit and cancel only write SQEs; poll hands them to the kernel with the wait, one
+ * io_uring_enter per loop iteration.  Only a full SQ makes submit/cancel enter the kernel early.
+ *
+ * Thread binding: with IORING_SETUP_SINGLE_ISSUER (6.0) only one task may submit.  The ring is
+ * created disabled (IORING_SETUP_R_DISABLED: 5.10) and enabled by the first io_uring_enter, so a
+ * loop may be created on one thread and run on another; from then on the loop is bound to the
+ * thread that first ran it (and must also be freed there): io_uring_enter from any other thread
+ * fails with -EEXIST.
+ *
+ * Forcing features off for tests (this machine's kernel has them all): env ASOCK_URING_DISABLE, a
+ * comma list of
+ *   single_issuer  no IORING_SETUP_SINGLE_ISSUER (also turns defer_taskrun off)
+ *   defer_taskrun  no IORING_SETUP_DEFER_TASKRUN
+ *   coop_taskrun   no IORING_SETUP_COOP_TASKRUN
+ *   link_timeout   connect deadlines on a loop timer instead of IORING_OP_LINK_TIMEOUT
+ *   cancel_fd      cancel a closing descriptor's ops one by one, not IORING_ASYNC_CANCEL_FD|ALL
+ *   cqe_skip       post the CQEs of internal cancels too (no IOSQE_CQE_SKIP_SUCCESS)
+ *   submit_all     no IORING_SETUP_SUBMIT_ALL
+ *   all            every one of the above
+ * Unknown names are ignored.
+ */
+#include "engine.h"
+
+#include <limits.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+
+#include <liburing.h>
+
+#include "uring_compat.h"
+
+#define URING_SQ_ENTRIES 256u
+#define URING_CQ_ENTRIES (4u * URING_SQ_ENTRIES)
+#define URING_BATCH      64u /* CQEs copied out per step of the reap loop */
+
+#define URING_TAG_MASK  UINT64_C(7)
+#define URING_TAG_OP    UINT64_C(0)
+#define URING_TAG_LINK  UINT64_C(1)
+#define URING_UD_CANCEL UINT64_C(2)
+
+/* Engine-private op flags. */
+#define URING_OPF_LINKED ASOCK__OPF_ENGINE1 /* a LINK_TIMEOUT is attached; its CQE is still due */
+#define URING_OPF_REAPED ASOCK__OPF_ENGINE2 /* the op's CQE came first: its result is in op->res */
+#define URING_OPF_PRIVATE (ASOCK__OPF_QUEUED | URING_OPF_LINKED | URING_OPF_REAPED)
+
+/* Feature bits (ASOCK_URING_DISABLE names, and what asock__uring_features reports). */
+#define URING_F_SINGLE_ISSUER 0x01u
+#define URING_F_DEFER_TASKRUN 0x02u
+#define URING_F_COOP_TASKRUN  0x04u
+#define URING_F_LINK_TIMEOUT  0x08u
+#define URING_F_CANCEL_FD     0x10u
+#define URING_F_CQE_SKIP      0x20u
+#define URING_F_SUBMIT_ALL    0x40u
+#define URING_F_ALL           0x7fu
+
+struct uring {
+    struct io_uring ring;
+    unsigned features;   /* URING_F_* in use */
+    bool disabled;       /* created with IORING_SETUP_R_DISABLED and not enabled yet */
+    unsigned sq_entries; /* ring.sq.ring_entries */
+    /* Ops whose ASYNC_CANCEL could not get an SQE (the SQ was full and could not be flushed):
+     * poll issues them first. */
+    struct asock__qnode cancels;
+    /* The LINK_TIMEOUT's timespec, one per SQ slot: the kernel reads it when it consumes the
+     * SQE, and a slot is reused only after that. */
+    struct __kernel_timespec *ts;
+};
+
+/* ------------------------------------------------------------------------------------------ */
+/* probe and feature selection */
+
+struct uring_need {
+    uint8_t opcode;
+    const char *reason;
+};
+
+/* The opcodes the engine uses (kernel versions: POLL_ADD 5.1, ASYNC_CANCEL/TIMEOUT/ACCEPT/
+ * LINK_TIMEOUT 5.5, SENDMSG/RECVMSG 5.3, SEND/RECV 5.6). */
+static const struct uring_need uring_needs[] = {
+    {IORING_OP_POLL_ADD, "io_uring lacks opcode POLL_ADD"},
+    {IORING_OP_ASYNC_CANCEL, "io_uring lacks opcode ASYNC_CANCEL"},
+    {IORING_OP_ACCEPT, "io_uring lacks opcode ACCEPT"},
+    {IORING_OP_SEND, "io_uring lacks opcode SEND"},
+    {IORING_OP_RECV, "io_uring lacks opcode RECV"},
+    {IORING_OP_SENDMSG, "io_uring lacks opcode SENDMSG"},
+    {IORING_OP_RECVMSG, "io_uring lacks opcode RECVMSG"},
+    {IORING_OP_LINK_TIMEOUT, "io_uring lacks opcode LINK_TIMEOUT"},
+    {IORING_OP_TIMEOUT, "io_uring lacks opcode TIMEOUT"},
+};
+
+#define URING_PROBE_OPS 256u
+
+/* Room for struct io_uring_probe and its ops[] (filled by IORING_REGISTER_PROBE: 5.6). */
+struct uring_probe_buf {
+    _Alignas(struct io_uring_probe) unsigned char raw[sizeof(struct io_uring_probe) +
+                                                      URING_PROBE_OPS *
+                                                          sizeof(struct io_uring_probe_op)];
+};
+
+static struct io_uring_probe *uring_probe_get(struct io_uring *ring, struct uring_probe_buf *buf)
+{
+    memset(buf, 0, sizeof(*buf));
+    struct io_uring_probe *p = (struct io_uring_probe *)(void *)buf->raw;
+    if (io_uring_register_probe(ring, p, URING_PROBE_OPS) < 0)
+        return NULL;
+    return p;
+}
+
+static const char *uring_init_reason(int err)
+{
+    switch (err) {
+    case -EPERM:
+        return "io_uring_queue_init: Operation not permitted";
+    case -ENOSYS:
+        return "io_uring_queue_init: Function not implemented";
+    case -ENOMEM:
+        return "io_uring_queue_init: Cannot allocate memory";
+    case -EMFILE:
+        return "io_uring_queue_init: Too many open files";
+    case -ENFILE:
+        return "io_uring_queue_init: Too many open files in system";
+    case -EINVAL:
+        return "io_uring_queue_init: Invalid argument";
+    default:
+        return "io_uring_queue_init failed";
+    }
+}
+
+static bool uring_env_set(const char *name)
+{
+    const char *v = getenv(name);
+    return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
+}
+
+int asock__uring_probe(const char **reason)
+{
+    const char *why = "io_uring";
+    int rc = 0;
+    if (uring_env_set("ASOCK_URING_UNAVAILABLE")) {
+        why = "ASOCK_URING_UNAVAILABLE is set";
+        rc = -ENOSYS;
+        goto out;
+    }
+    struct io_uring ring;
+    struct io_uring_params params;
+    memset(&params, 0, sizeof(params));
+    rc = io_uring_queue_init_params(4, &ring, &params);
+    if (rc < 0) {
+        why = uring_init_reason(rc);
+        goto out;
+    }
+    if (!(params.features & IORING_FEAT_NODROP)) { /* 5.5 */
+        why = "io_uring lacks IORING_FEAT_NODROP";
+        rc = -ENOSYS;
+        goto out_exit;
+    }
+    struct uring_probe_buf buf;
+    struct io_uring_probe *p = uring_probe_get(&ring, &buf);
+    if (p == NULL) { /* IORING_REGISTER_PROBE: 5.6 */
+        why = "io_uring lacks IORING_REGISTER_PROBE";
+        rc = -ENOSYS;
+        goto out_exit;
+    }
+    for (size_t i = 0; i < ASOCK__ARRAY_SIZE(uring_needs); i++) {
+        if (!io_uring_opcode_supported(p, uring_needs[i].opcode)) {
+            why = uring_needs[i].reason;
+            rc = -ENOSYS;
+            break;
+        }
+    }
+out_exit:
+    io_uring_queue_exit(&ring);
+out:
+    if (reason != NULL)
+        *reason = why;
+    return rc;
+}
+
+/* ASOCK_URING_DISABLE: the URING_F_* bits to force off. */
+static unsigned uring_env_disabled(void)
+{
+    static const struct {
+        const char *name;
+        unsigned bits;
+    } names[] = {
+        {"single_issuer", URING_F_SINGLE_ISSUER | URING_F_DEFER_TASKRUN},
+        {"defer_taskrun", URING_F_DEFER_TASKRUN},
+        {"coop_taskrun", URING_F_COOP_TASKRUN},
+        {"link_timeout", URING_F_LINK_TIMEOUT},
+        {"cancel_fd", URING_F_CANCEL_FD},
+        {"cqe_skip", URING_F_CQE_SKIP},
+        {"submit_all", URING_F_SUBMIT_ALL},
+        {"all", URING_F_ALL},
+    };
+    const char *s = getenv("ASOCK_URING_DISABLE");
+    unsigned off = 0;
+    while (s != NULL && *s != '\0') {
+        size_t len = strcspn(s, ",");
+        for (size_t i = 0; i < ASOCK__ARRAY_SIZE(names); i++) {
+            if (strlen(names[i].name) == len && memcmp(names[i].name, s, len) == 0)
+                off |= names[i].bits;
+        }
+        s += len;
+        if (*s == ',')
+            s++;
+    }
+    return off;
+}
+
+/* Creates the ring with the best setup flags the kernel accepts, falling back on -EINVAL:
+ * SINGLE_ISSUER|DEFER_TASKRUN (6.0/6.1), then COOP_TASKRUN (5.19), then none; each with and
+ * without SUBMIT_ALL (5.18). */
+static int uring_setup(struct uring *u, unsigned off)
+{
+    unsigned cand[3];
+    size_t n = 0;
+    if (!(off & URING_F_SINGLE_ISSUER)) {
+        unsigned f = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_R_DISABLED;
+        if (!(off & URING_F_DEFER_TASKRUN))
+            f |= IORING_SETUP_DEFER_TASKRUN;
+        else if (!(off & URING_F_COOP_TASKRUN))
+            f |= IORING_SETUP_COOP_TASKRUN;
+        cand[n++] = f;
+    }
+    if (!(off & URING_F_COOP_TASKRUN))
+        cand[n++] = IORING_SETUP_COOP_TASKRUN;
+    cand[n++] = 0;
+
+    int rc = -EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        for (int all = (off & URING_F_SUBMIT_ALL) ? 1 : 0; all < 2; all++) {
+            struct io_uring_params params;
+            memset(&params, 0, sizeof(params));
+            params.flags = cand[i] | IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP; /* 5.5, 5.6 */
+            if (all == 0)
+                params.flags |= IORING_SETUP_SUBMIT_ALL;
+            params.cq_entries = URING_CQ_ENTRIES;
+            rc = io_uring_queue_init_params(URING_SQ_ENTRIES, &u->ring, &params);
+            if (rc == 0) {
+                unsigned fl = params.flags;
+                if (fl & IORING_SETUP_SINGLE_ISSUER)
+                    u->features |= URING_F_SINGLE_ISSUER;
+                if (fl & IORING_SETUP_DEFER_TASKRUN)
+                    u->features |= URING_F_DEFER_TASKRUN;
+                if (fl & IORING_SETUP_COOP_TASKRUN)
+                    u->features |= URING_F_COOP_TASKRUN;
+                if (fl & IORING_SETUP_SUBMIT_ALL)
+                    u->features |= URING_F_SUBMIT_ALL;
+                if ((params.features & IORING_FEAT_CQE_SKIP) && !(off & URING_F_CQE_SKIP))
+                    u->features |= URING_F_CQE_SKIP; /* 5.17 */
+                u->disabled = (fl & IORING_SETUP_R_DISABLED) != 0;
+                return 0;
+            }
+            if (rc != -EINVAL)
+                return rc;
+        }
+    }
+    return rc;
+}
+
+static int uring_init(asock_loop *loop)
+{
+    struct uring *u = asock__calloc(1, sizeof(*u));
+    if (u == NULL)
+        return -ENOMEM;
+    unsigned off = uring_env_disabled();
+    int rc = uring_setup(u, off);
+    if (rc < 0)
+        goto out_free;
+    u->sq_entries = u->ring.sq.ring_entries;
+    u->ts = asock__calloc(u->sq_entries, sizeof(*u->ts));
+    if (u->ts == NULL) {
+        rc = -ENOMEM;
+        goto out_exit;
+    }
+    struct uring_probe_buf buf;
+    struct io_uring_probe *p = uring_probe_get(&u->ring, &buf);
+    if (p != NULL) {
+        if (!(off & URING_F_LINK_TIMEOUT) && io_uring_opcode_supported(p, IORING_OP_LINK_TIMEOUT))
+            u->features |= URING_F_LINK_TIMEOUT;
+        /* IORING_ASYNC_CANCEL_FD|ALL came in 5.19 with IORING_OP_SOCKET, which the probe can
+         * see (a cancel flag cannot be probed). */
+        if (!(off & URING_F_CANCEL_FD) && io_uring_opcode_supported(p, IORING_OP_SOCKET))
+            u->features |= URING_F_CANCEL_FD;
+    }
+    asock__q_init(&u->cancels);
+    loop->engine_data = u;
+    return 0;
+
+out_exit:
+    io_uring_queue_exit(&u->ring);
+out_free:
+    asock__free(u);
+    return rc;
+}
+
+static void uring_destroy(asock_loop *loop)
+{
+    struct uring *u = loop->engine_data;
+    if (u == NULL)
+        return;
+    io_uring_queue_exit(&u->ring);
+    asock__free(u->ts);
+    asock__free(u);
+    loop->engine_data = NULL;
+}
+
+/* For tests: the URING_F_* features the loop's ring uses. */
+ASOCK__HIDDEN unsigned asock__uring_features(const asock_loop *loop);
+
+unsigned asock__uring_features(const asock_loop *loop)
+{
+    if (loop == NULL || loop->engine != &asock__uring_engine || loop->engine_data == NULL)
+        return 0;
+    const struct uring *u = loop->engine_data;
+    return u->features;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* SQEs */
+
+/* Enables a ring created with IORING_SETUP_R_DISABLED (IORING_REGISTER_ENABLE_RINGS: 5.10): with
+ * SINGLE_ISSUER the calling thread becomes the ring's only submitter. */
+static int uring_enable(struct uring *u)
+{
+    if (!u->disabled)
+        return 0;
+    int rc = asock__uring_enable_rings(&u->ring);
+    if (rc < 0)
+        return rc;
+    u->disabled = false;
+    return 0;
+}
+
+/* Hands the queued SQEs to the kernel without waiting (only when the SQ is full). */
+static int uring_flush(struct uring *u)
+{
+    int rc = uring_enable(u);
+    if (rc < 0)
+        return rc;
+    do {
+        rc = io_uring_submit(&u->ring);
+    } while (rc == -EINTR);
+    return rc < 0 ? rc : 0;
+}
+
+/* An SQE, with at least n - 1 more free behind it (a linked pair must go in one submission). */
+static struct io_uring_sqe *uring_sqe(struct uring *u, unsigned n)
+{
+    if (io_uring_sq_space_left(&u->ring) < n) {
+        if (uring_flush(u) < 0 || io_uring_sq_space_left(&u->ring) < n)
+            return NULL;
+    }
+    return io_uring_get_sqe(&u->ring);
+}
+
+static bool uring_is_read(const struct asock__op *op)
+{
+    return op->kind == ASOCK__OP_POLL_IN || op->kind == ASOCK__OP_ACCEPT ||
+           op->kind == ASOCK__OP_RECV || op->kind == ASOCK__OP_RECVMSG;
+}
+
+static unsigned uring_len(size_t len)
+{
+    return len > (size_t)INT_MAX ? (unsigned)INT_MAX : (unsigned)len;
+}
+
+static void uring_timer_fired(struct asock__timer *timer);
+
+static int uring_submit(asock_loop *loop, struct asock__op *op)
+{
+    struct uring *u = loop->engine_data;
+    if (op->kind == 0 || op->kind >= ASOCK__OP_KIND_MAX || op->io == NULL)
+        return -EINVAL;
+    if (op->io->fd < 0 || op->io->closing)
+        return -EBADF;
+    if (op->flags & ASOCK__OPF_SUBMITTED)
+        return -EBUSY;
+    op->flags &= (uint8_t) ~(URING_OPF_PRIVATE | ASOCK__OPF_CANCELED);
+    op->res = 0;
+
+    /* A deadline (timeout_ms 0: none) is a LINK_TIMEOUT, or a loop timer with link_timeout off. */
+    struct asock__op_timed *t = NULL;
+    bool link = false, timer = false;
+    if (op->flags & ASOCK__OPF_TIMED) {
+        t = asock__container_of(op, struct asock__op_timed, op);
+        link = t->timeout_ms > 0 && (u->features & URING_F_LINK_TIMEOUT);
+        timer = t->timeout_ms > 0 && !link;
+    }
+    if (timer) {
+        t->loop = loop;
+        /* the deadline counts from this call, as a LINK_TIMEOUT's does, not from the start of
+         * the loop iteration (loop->now may be old when the loop was idle) */
+        loop->now = asock__hrtime_ms();
+        asock__timer_init(&t->timer, uring_timer_fired);
+        int rc = asock__timer_start(loop, &t->timer, t->timeout_ms);
+        if (rc < 0)
+            return rc;
+    }
+
+    struct io_uring_sqe *sqe = uring_sqe(u, link ? 2u : 1u);
+    struct io_uring_sqe *lt = NULL;
+    if (sqe != NULL && link) {
+        lt = io_uring_get_sqe(&u->ring); /* room was reserved */
+        if (lt == NULL) {
+            io_uring_prep_nop(sqe);
+            io_uring_sqe_set_data64(sqe, URING_UD_CANCEL);
+            sqe = NULL;
+        }
+    }
+    if (sqe == NULL) {
+        if (timer)
+            asock__timer_stop(loop, &t->timer);
+        return -EAGAIN;
+    }
+    int fd = op->io->fd;
+    switch ((enum asock__op_kind)op->kind) {
+    case ASOCK__OP_POLL_IN:
+        io_uring_prep_poll_add(sqe, fd, POLLIN);
+        break;
+    case ASOCK__OP_POLL_OUT:
+    case ASOCK__OP_CONNECT: /* connect(2) said EINPROGRESS: wait for POLLOUT, then SO_ERROR */
+        io_uring_prep_poll_add(sqe, fd, POLLOUT);
+        break;
+    case ASOCK__OP_ACCEPT:
+        io_uring_prep_accept(sqe, fd, op->u.accept.addr, op->u.accept.addrlen,
+                             SOCK_NONBLOCK | SOCK_CLOEXEC);
+        break;
+    case ASOCK__OP_RECV:
+        io_uring_prep_recv(sqe, fd, op->u.rw.buf, uring_len(op->u.rw.len), op->u.rw.flags);
+        break;
+    case ASOCK__OP_SEND:
+        io_uring_prep_send(sqe, fd, op->u.rw.buf, uring_len(op->u.rw.len),
+                           op->u.rw.flags | MSG_NOSIGNAL);
+        break;
+    case ASOCK__OP_RECVMSG:
+        io_uring_prep_recvmsg(sqe, fd, op->u.msg.msg, (unsigned)op->u.msg.flags);
+        break;
+    case ASOCK__OP_SENDMSG:
+        io_uring_prep_sendmsg(sqe, fd, op->u.msg.msg, (unsigned)(op->u.msg.flags | MSG_NOSIGNAL));
+        break;
+    case ASOCK__OP_KIND_MAX:
+    default:
+        break;
+    }
+    io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op | URING_TAG_OP);
+
+    if (lt != NULL) {
+        io_uring_sqe_set_flags(sqe, IOSQE_IO_LINK);
+        struct __kernel_timespec *ts = &u->ts[(size_t)(lt - u->ring.sq.sqes)];
+        ts->tv_sec = (long long)(t->timeout_ms / 1000u);
+        ts->tv_nsec = (long long)(t->timeout_ms % 1000u) * 1000000LL;
+        io_uring_prep_link_timeout(lt, ts, 0);
+        io_uring_sqe_set_data64(lt, (uint64_t)(uintptr_t)t | URING_TAG_LINK);
+        op->flags |= URING_OPF_LINKED;
+    }
+
+    op->flags |= ASOCK__OPF_SUBMITTED | ASOCK__OPF_QUEUED;
+    asock__q_insert_tail(uring_is_read(op) ? &op->io->rq : &op->io->wq, &op->node);
+    op->io->inflight++;
+    return 0;
+}
+
+/* Queues an ASYNC_CANCEL for op (IORING_OP_ASYNC_CANCEL: 5.5).  Its own CQE is internal; with
+ * IOSQE_CQE_SKIP_SUCCESS (5.17) a successful cancel posts none. */
+static bool uring_queue_cancel(struct uring *u, struct asock__op *op)
+{
+    struct io_uring_sqe *sqe = uring_sqe(u, 1);
+    if (sqe == NULL)
+        return false;
+    io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op | URING_TAG_OP, 0);
+    io_uring_sqe_set_data64(sqe, URING_UD_CANCEL);
+    if (u->features & URING_F_CQE_SKIP)
+        io_uring_sqe_set_flags(sqe, IOSQE_CQE_SKIP_SUCCESS);
+    return true;
+}
+
+static void uring_cancel(asock_loop *loop, struct asock__op *op)
+{
+    struct uring *u = loop->engine_data;
+    if (!(op->flags & ASOCK__OPF_SUBMITTED) || (op->flags & ASOCK__OPF_CANCELED))
+        return;
+    op->flags |= ASOCK__OPF_CANCELED;
+    if (op->flags & URING_OPF_REAPED)
+        return; /* done in the kernel; only its LINK_TIMEOUT's CQE is still due */
+    if (!uring_queue_cancel(u, op)) {
+        /* No SQE now: poll issues it.  The op leaves its io queue, which only serves to find
+         * ops to cancel. */
+        asock__q_remove(&op->node);
+        asock__q_insert_tail(&u->cancels, &op->node);
+    }
+}
+
+static void uring_cancel_queue(asock_loop *loop, struct asock__qnode *q)
+{
+    struct asock__qnode *n = asock__q_head(q);
+    while (n != q) {
+        struct asock__qnode *next = n->next; /* uring_cancel may move n to u->cancels */
+        uring_cancel(loop, asock__container_of(n, struct asock__op, node));
+        n = next;
+    }
+}
+
+/* A loop timer standing for a LINK_TIMEOUT (link_timeout off): cancel the op and remember in
+ * op->res (unused until the op completes) that the deadline passed. */
+static void uring_timer_fired(struct asock__timer *timer)
+{
+    struct asock__op_timed *t = asock__container_of(timer, struct asock__op_timed, timer);
+    struct asock__op *op = &t->op;
+    if (!(op->flags & ASOCK__OPF_SUBMITTED) || (op->flags & ASOCK__OPF_CANCELED))
+        return;
+    op->res = -ETIMEDOUT;
+    uring_cancel(t->loop, op);
+}
+
+static void uring_cancel_all(asock_loop *loop, struct asock__io *io)
+{
+    struct uring *u = loop->engine_data;
+    if (io->inflight == 0)
+        return;
+    if (u->features & URING_F_CANCEL_FD) {
+        /* IORING_ASYNC_CANCEL_FD|ALL: 5.19.  The ops' SQEs, if still queued, go in before it. */
+        struct io_uring_sqe *sqe = uring_sqe(u, 1);
+        if (sqe != NULL) {
+            io_uring_prep_cancel_fd(sqe, io->fd, IORING_ASYNC_CANCEL_ALL);
+            io_uring_sqe_set_data64(sqe, URING_UD_CANCEL);
+            if (u->features & URING_F_CQE_SKIP)
+                io_uring_sqe_set_flags(sqe, IOSQE_CQE_SKIP_SUCCESS);
+            /* Mark them, so a later cancel of one of them does not queue another SQE. */
+            struct asock__qnode *qs[2] = {&io->rq, &io->wq};
+            for (size_t i = 0; i < 2; i++) {
+                for (struct asock__qnode *n = asock__q_head(qs[i]); n != qs[i]; n = n->next)
+                    asock__container_of(n, struct asock__op, node)->flags |= ASOCK__OPF_CANCELED;
+            }
+            return;
+        }
+    }
+    uring_cancel_queue(loop, &io->rq);
+    uring_cancel_queue(loop, &io->wq);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* completions */
+
+static int uring_connect_result(const struct asock__op *op)
+{
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (getsockopt(op->io->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        return -errno;
+    return -err;
+}
+
+/* Ends op with res: leaves the engine's queues and hands it to the core. */
+static void uring_finish(asock_loop *loop, struct uring *u, struct asock__op *op, int res)
+{
+    if ((op->flags & ASOCK__OPF_TIMED) && !(u->features & URING_F_LINK_TIMEOUT)) {
+        struct asock__op_timed *t = asock__container_of(op, struct asock__op_timed, op);
+        if (t->timeout_ms > 0 && asock__timer_active(&t->timer))
+            asock__timer_stop(loop, &t->timer);
+    }
+    asock__q_remove(&op->node);
+    op->flags &= (uint8_t)~URING_OPF_PRIVATE;
+    asock__op_finish(loop, op, res);
+}
+
+/* The op's own CQE.  Returns 1 if the op completed. */
+static int uring_op_cqe(asock_loop *loop, struct uring *u, struct asock__op *op, int res)
+{
+    switch ((enum asock__op_kind)op->kind) {
+    case ASOCK__OP_POLL_IN:
+    case ASOCK__OP_POLL_OUT:
+        if (res > 0)
+            res = 0; /* any mask (POLLERR, POLLHUP too) means "ready" */
+        break;
+    case ASOCK__OP_CONNECT:
+        if (res >= 0)
+            res = uring_connect_result(op);
+        break;
+    default:
+        break;
+    }
+    if (op->flags & URING_OPF_LINKED) {
+        op->res = res; /* the LINK_TIMEOUT's CQE decides */
+        op->flags |= URING_OPF_REAPED;
+        return 0;
+    }
+    if ((op->flags & ASOCK__OPF_TIMED) && op->res == -ETIMEDOUT && res == -ECANCELED)
+        res = -ETIMEDOUT; /* the deadline (LINK_TIMEOUT CQE or loop timer) came first */
+    uring_finish(loop, u, op, res);
+    return 1;
+}
+
+/* The LINK_TIMEOUT's CQE: -ETIME if it fired and canceled the op, -ECANCELED if the op finished
+ * first, -EALREADY/-ENOENT if it fired too late to cancel.  Returns 1 if the op completed. */
+static int uring_link_cqe(asock_loop *loop, struct uring *u, struct asock__op_timed *t, int res)
+{
+    struct asock__op *op = &t->op;
+    op->flags &= (uint8_t)~URING_OPF_LINKED;
+    if (!(op->flags & URING_OPF_REAPED)) {
+        op->res = res == -ETIME ? -ETIMEDOUT : 0; /* remembered for the op's CQE */
+        return 0;
+    }
+    int final = op->res;
+    if (final == -ECANCELED && res == -ETIME)
+        final = -ETIMEDOUT;
+    uring_finish(loop, u, op, final);
+    return 1;
+}
+
+struct uring_cqe_copy {
+    uint64_t user_data;
+    int32_t res;
+};
+
+static int uring_dispatch(asock_loop *loop, struct uring *u, const struct uring_cqe_copy *c)
+{
+    if (c->user_data == LIBURING_UDATA_TIMEOUT) /* liburing's own wait timeout without EXT_ARG */
+        return 0;
+    uint64_t tag = c->user_data & URING_TAG_MASK;
+    uintptr_t ptr = (uintptr_t)(c->user_data & ~URING_TAG_MASK);
+    if (ptr == 0)
+        return 0; /* an internal cancel */
+    if (tag == URING_TAG_OP)
+        return uring_op_cqe(loop, u, (struct asock__op *)ptr, c->res);
+    if (tag == URING_TAG_LINK)
+        return uring_link_cqe(loop, u, (struct asock__op_timed *)ptr, c->res);
+    return 0;
+}
+
+/* Reaps every CQE the ring holds, in batches copied out before any callback runs (callbacks may
+ * submit, cancel and close).  Returns the number of ops completed. */
+static int uring_reap(asock_loop *loop, struct uring *u)
+{
+    int completed = 0;
+    unsigned budget = URING_CQ_ENTRIES * 2u; /* do not starve timers under a flood */
+    for (;;) {
+        struct uring_cqe_copy batch[URING_BATCH];
+        unsigned n = 0;
+        unsigned head;
+        struct io_uring_cqe *cqe;
+        io_uring_for_each_cqe(&u->ring, head, cqe)
+        {
+            batch[n].user_data = cqe->user_data;
+            batch[n].res = cqe->res;
+            if (++n == URING_BATCH)
+                break;
+        }
+        if (n == 0) {
+            /* With IORING_FEAT_NODROP (5.5) an overflowed CQ keeps the rest in the kernel. */
+            if (!io_uring_cq_has_overflow(&u->ring) || budget == 0)
+                break;
+            if (io_uring_get_events(&u->ring) < 0 || io_uring_cq_ready(&u->ring) == 0)
+                break;
+            continue;
+        }
+        io_uring_cq_advance(&u->ring, n);
+        for (unsigned i = 0; i < n; i++)
+            completed += uring_dispatch(loop, u, &batch[i]);
+        budget = budget > n ? budget - n : 0;
+        if (budget == 0)
+            break;
+    }
+    return completed;
+}
+
+/* Issues the cancels that found no SQE earlier. */
+static void uring_prepare(struct uring *u)
+{
+    while (!asock__q_empty(&u->cancels)) {
+        struct asock__qnode *n = asock__q_head(&u->cancels);
+        struct asock__op *op = asock__container_of(n, struct asock__op, node);
+        if (!uring_queue_cancel(u, op))
+            break;
+        asock__q_remove(n);
+        asock__q_insert_tail(uring_is_read(op) ? &op->io->rq : &op->io->wq, n);
+    }
+}
+
+static int uring_poll(asock_loop *loop, int timeout_ms)
+{
+    struct uring *u = loop->engine_data;
+    uring_prepare(u);
+    int rc = uring_enable(u);
+    if (rc < 0)
+        return rc;
+
+    struct io_uring_cqe *cqe = NULL;
+    for (;;) {
+        if (timeout_ms == 0) {
+            /* GETEVENTS without waiting: with DEFER_TASKRUN (6.1) that runs the task work that
+             * posts completions. */
+            rc = io_uring_submit_and_get_events(&u->ring);
+        } else if (timeout_ms < 0) {
+            rc = io_uring_submit_and_wait(&u->ring, 1);
+        } else {
+            struct __kernel_timespec ts;
+            ts.tv_sec = timeout_ms / 1000;
+            ts.tv_nsec = (long long)(timeout_ms % 1000) * 1000000LL;
+            rc = io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, NULL);
+        }
+        if (rc == -EINTR && timeout_ms < 0)
+            continue;
+        break;
+    }
+    if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN)
+        return rc;
+    /* -ETIME: the wait timed out.  -EBUSY/-EAGAIN: the kernel wants the CQ drained first; the
+     * next poll submits what is left. */
+    return uring_reap(loop, u);
+}
+
+const struct asock__engine_ops asock__uring_engine = {
+    .name = "io_uring",
+    .id = ASOCK_ENGINE_IO_URING,
+    .init = uring_init,
+    .destroy = uring_destroy,
+    .submit = uring_submit,
+    .cancel = uring_cancel,
+    .cancel_all = uring_cancel_all,
+    .poll = uring_poll,
+    .detach = NULL, /* nothing is registered per descriptor */
+};
