@@ -155,10 +155,9 @@ static void finish_task(struct asock__task *t)
     asock__args_finish(e, sender);
 }
 
-void asock__args_finish_later(asock_args *e)
+void asock__args_finish_later(asock_args *e, asock_loop *loop)
 {
     struct asock__args_priv *p = asock__priv(e);
-    asock_loop *loop = p->sock->loop;
     asock__task_init(&p->task, finish_task);
     asock__loop_defer(loop, &p->task);
 }

@@ -130,7 +130,9 @@ ASOCK__HIDDEN void asock__args_set_result(asock_args *e, int res);
 ASOCK__HIDDEN void asock__args_set_error(asock_args *e, asock_socket_error se, int sys_errno,
                                          const char *detail);
 
-/* The operation goes pending: the loop gets work, e joins its socket's pending list. */
+/* The operation goes pending: the loop gets work, e joins its socket's pending list.  With no
+ * socket (a static connect by name before its socket exists) there is no loop to count the work
+ * on: the caller keeps the loop's work count itself (asock__loop_ref/unref). */
 ASOCK__HIDDEN void asock__args_pend(asock_args *e);
 
 /* Completes e.  If it went pending: marks e free, then calls e->completed(sender, e) (so the
@@ -138,9 +140,9 @@ ASOCK__HIDDEN void asock__args_pend(asock_args *e);
  * call then returns 0.  Returns 1 if the callback path was taken. */
 ASOCK__HIDDEN int asock__args_finish(asock_args *e, asock_socket *sender);
 
-/* Finish e later, from the loop (deferred task): used where a completion is found inside a call
+/* Finish e later, from loop (deferred task): used where a completion is found inside a call
  * that already returned 1, or inside a cancel/close. */
-ASOCK__HIDDEN void asock__args_finish_later(asock_args *e);
+ASOCK__HIDDEN void asock__args_finish_later(asock_args *e, asock_loop *loop);
 
 /* ---- socket internals for the layers above ---- */
 
