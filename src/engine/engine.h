@@ -38,6 +38,9 @@ enum asock__op_kind {
 #define ASOCK__OPF_QUEUED    0x08u /* engine-private: on a queue */
 #define ASOCK__OPF_ENGINE1   0x10u /* engine-private */
 #define ASOCK__OPF_ENGINE2   0x20u /* engine-private */
+#define ASOCK__OPF_TRIED                                                  \
+    0x40u /* set by the submitter: it has just performed the call and got \
+             EAGAIN, so the engine need not try it again at once */
 
 struct asock__op;
 typedef void asock__op_done_fn(struct asock__op *op);

@@ -97,7 +97,12 @@ static int ep_submit(asock_loop *loop, struct asock__op *op)
     uint16_t bit = rd ? READY_IN : READY_OUT;
     op->flags |= ASOCK__OPF_SUBMITTED;
     io->inflight++;
-    if (asock__q_empty(q) && (io->ebits & bit)) {
+    if (op->flags & ASOCK__OPF_TRIED) {
+        /* the caller's attempt just said EAGAIN: the edge it would wait for is still to come */
+        op->flags &= (uint8_t)~ASOCK__OPF_TRIED;
+        if (asock__q_empty(q))
+            io->ebits &= (uint16_t)~bit;
+    } else if (asock__q_empty(q) && (io->ebits & bit)) {
         /* an edge arrived while nobody waited: the call may succeed now */
         int res = asock__op_try(op);
         if (res != -EAGAIN) {

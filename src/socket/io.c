@@ -101,11 +101,13 @@ static uint32_t *pending_counter(asock_socket *s, enum asock__op_kind kind)
 static void op_done(struct asock__op *op);
 
 /* Hands e's engine op to the engine.  0 submitted, or -errno. */
-static int submit(asock_socket *s, asock_args *e, enum asock__op_kind kind)
+static int submit(asock_socket *s, asock_args *e, enum asock__op_kind kind, bool tried)
 {
     struct asock__args_priv *p = asock__priv(e);
     struct asock__op *op = &p->top.op;
     asock__op_prep(op, kind, &s->io, op_done);
+    if (tried)
+        op->flags |= ASOCK__OPF_TRIED;
     int rc = asock__engine_submit(s->loop, op);
     if (rc < 0)
         return rc;
@@ -145,12 +147,14 @@ static int attempt(asock_socket *s, asock_args *e, enum asock__op_kind kind)
     struct asock__args_priv *p = asock__priv(e);
     struct asock__op *op = &p->top.op;
     op->io = &s->io;
+    bool tried = false;
     if (*pending_counter(s, kind) == 0) {
         int res = asock__op_try(op);
         if (res != -EAGAIN)
             return res;
+        tried = true;
     }
-    int rc = submit(s, e, kind);
+    int rc = submit(s, e, kind, tried);
     return rc < 0 ? rc : -EAGAIN;
 }
 
@@ -521,7 +525,7 @@ static int zero_byte_receive(asock_socket *s, asock_args *e)
         res = asock__op_try(op);
     if (res != -EAGAIN)
         return settle(s, e, res);
-    int rc = submit(s, e, ASOCK__OP_POLL_IN);
+    int rc = submit(s, e, ASOCK__OP_POLL_IN, false);
     if (rc < 0)
         return failed_submit(s, e, rc);
     return 1;
