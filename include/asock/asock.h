@@ -209,7 +209,10 @@ ASOCK_EXTERN void asock_loop_stop(asock_loop *loop);
 
 /* Frees the loop.  Refuses nothing: closes every socket left, completing their pending operations
  * with ASOCK_ERR_OPERATION_ABORTED (those callbacks run inside this call), runs every posted
- * function still queued, then releases everything.  No callback runs after it returns. */
+ * function still queued, then releases everything.  No callback runs after it returns.
+ * Thread: the thread that ran the loop.  (The io_uring ring is bound to that thread; from another
+ * one the kernel refuses it, pending operations cannot be waited for, and their callbacks do not
+ * run.) */
 ASOCK_EXTERN void asock_loop_free(asock_loop *loop);
 
 /* The engine that runs (never AUTO). */

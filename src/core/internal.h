@@ -101,6 +101,7 @@ struct asock__post {
 ASOCK__HIDDEN int asock__post_init(asock_loop *loop);
 ASOCK__HIDDEN void asock__post_shutdown(asock_loop *loop);
 ASOCK__HIDDEN int asock__post_drain(asock_loop *loop);
+ASOCK__HIDDEN void asock__post_release(asock_loop *loop);
 
 /* ---- loop ---- */
 

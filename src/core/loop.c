@@ -262,13 +262,20 @@ void asock_loop_free(asock_loop *loop)
         if (!has_work(loop) ||
             (loop->active == 0 && !has_ready(loop) && atomic_load(&loop->posts_pending) == 0))
             break;
-        loop->engine->poll(loop, has_ready(loop) ? 0 : 10);
+        /* An engine that refuses to run (io_uring called from a thread other than the one its
+         * ring is bound to: -EEXIST) will give nothing back: stop waiting for it. */
+        int rc = loop->engine->poll(loop, has_ready(loop) ? 0 : 10);
+        if (rc < 0 && rc != -EINTR)
+            break;
     }
     asock__post_shutdown(loop);
     for (int guard = 0; guard < 1000 && loop->wake != NULL; guard++) {
         run_ready(loop);
-        if (loop->wake != NULL)
-            loop->engine->poll(loop, has_ready(loop) ? 0 : 10);
+        if (loop->wake == NULL)
+            break;
+        int rc = loop->engine->poll(loop, has_ready(loop) ? 0 : 10);
+        if (rc < 0 && rc != -EINTR)
+            break;
     }
     asock__post_drain(loop);
     run_ready(loop);
@@ -277,6 +284,9 @@ void asock_loop_free(asock_loop *loop)
             loop->ext[i].destroy(loop, loop->ext[i].data);
     }
     loop->engine->destroy(loop);
+    /* The eventfd's watch never came back (see above): with the engine gone, nothing can complete
+     * on it any more, so it is safe to close now. */
+    asock__post_release(loop);
     asock__free(loop->heap);
     asock__free(loop->dns_servers);
     asock__free(loop);

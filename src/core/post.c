@@ -132,3 +132,15 @@ int asock_loop_post(asock_loop *loop, void (*fn)(void *arg), void *arg)
     }
     return 0;
 }
+
+/* Releases the eventfd if its engine op never completed (the engine is already destroyed). */
+void asock__post_release(asock_loop *loop)
+{
+    struct asock__wake *w = loop->wake;
+    if (w == NULL)
+        return;
+    if (w->io.fd >= 0)
+        close(w->io.fd);
+    asock__free(w);
+    loop->wake = NULL;
+}
