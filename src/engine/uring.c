@@ -47,9 +47,10 @@
 #define URING_TAG_LINK  UINT64_C(1)
 #define URING_UD_CANCEL UINT64_C(2)
 
-/* Engine-private op flags. */
-#define URING_OPF_LINKED ASOCK__OPF_ENGINE1 /* a LINK_TIMEOUT is attached; its CQE is still due */
-#define URING_OPF_REAPED ASOCK__OPF_ENGINE2 /* the op's CQE came first: its result is in op->res */
+/* Engine-private op flags.  LINKED: a LINK_TIMEOUT is attached and its CQE is still due.
+ * REAPED: the op's own CQE came first; its result waits in op->res. */
+#define URING_OPF_LINKED  ASOCK__OPF_ENGINE1
+#define URING_OPF_REAPED  ASOCK__OPF_ENGINE2
 #define URING_OPF_PRIVATE (ASOCK__OPF_QUEUED | URING_OPF_LINKED | URING_OPF_REAPED)
 
 /* Feature bits (ASOCK_URING_DISABLE names, and what asock__uring_features reports). */
@@ -201,6 +202,7 @@ static unsigned uring_env_disabled(void)
         {"submit_all", URING_F_SUBMIT_ALL},
         {"all", URING_F_ALL},
     };
+
     const char *s = getenv("ASOCK_URING_DISABLE");
     unsigned off = 0;
     while (s != NULL && *s != '\0') {
@@ -397,10 +399,7 @@ static int uring_submit(asock_loop *loop, struct asock__op *op)
         timer = t->timeout_ms > 0 && !link;
     }
     if (timer) {
-        t->loop = loop;
-        /* the deadline counts from this call, as a LINK_TIMEOUT's does, not from the start of
-         * the loop iteration (loop->now may be old when the loop was idle) */
-        loop->now = asock__hrtime_ms();
+        t->loop = loop; /* asock__timer_start counts from now, as a LINK_TIMEOUT does */
         asock__timer_init(&t->timer, uring_timer_fired);
         int rc = asock__timer_start(loop, &t->timer, t->timeout_ms);
         if (rc < 0)
@@ -583,8 +582,13 @@ static int uring_op_cqe(asock_loop *loop, struct uring *u, struct asock__op *op,
             res = 0; /* any mask (POLLERR, POLLHUP too) means "ready" */
         break;
     case ASOCK__OP_CONNECT:
-        if (res >= 0)
+        if (res >= 0) {
+            unsigned mask = (unsigned)res;
             res = uring_connect_result(op);
+            /* error or hang-up with SO_ERROR already read by someone else: not connected */
+            if (res == 0 && !(mask & POLLOUT))
+                res = -ENOTCONN;
+        }
         break;
     default:
         break;
