@@ -500,5 +500,6 @@ ASOCK_EXTERN void asock_cancel_connect_async(asock_args *e);
 
 /* The upper layers' declarations. */
 #include <asock/resolve.h>
+#include <asock/datagram.h>
 
 #endif /* ASOCK_ASOCK_H */
