@@ -631,6 +631,11 @@ int asock_resolve_async(asock_loop *loop, const char *host, const char *service,
 
     if (q->start_task.fn != NULL) {
         /* already decided above */
+    } else if (host == NULL && sv == 0) {
+        /* a service name that is neither a number nor in the services database needs SRV,
+         * and SRV needs a host: there is nothing to look up */
+        q->source = ASOCK_SERVICE_SRV;
+        q->start_task.fn = start_no_srv;
     } else if (host == NULL) {
         q->start_task.fn = start_wildcard;
     } else if (sv == 0) {

@@ -208,6 +208,17 @@ static void bad_arguments(void **state)
     assert_int_equal(r.count, 2);
     assert_ep(&r, 0, "[::]:0");
     assert_ep(&r, 1, "0.0.0.0:0");
+
+    /* PASSIVE with no host: a service name found nowhere cannot fall back to SRV (no host to
+     * ask about): HOST_NOT_FOUND, never a silent port 0 */
+    dns_start(loop, &r, NULL, "no-such-service-x", &h);
+    dns_wait(loop, &r, 5000);
+    assert_res_err(&r, ASOCK_ERR_HOST_NOT_FOUND);
+    /* ... while a services-database name still gives its port */
+    dns_start(loop, &r, NULL, "ntp", &h);
+    dns_wait(loop, &r, 5000);
+    assert_res_err(&r, ASOCK_SUCCESS);
+    assert_ep(&r, 0, "[::]:123");
     asock_t_end(loop);
 }
 
