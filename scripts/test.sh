@@ -21,6 +21,7 @@ if [ "${ASOCK_TEST_SKIP_SANITIZE:-0}" != 1 ]; then
     cmake --build build/asan -j "$JOBS"
     echo "== tests: sanitizer build, both engines"
     (cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+        LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
         UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest $CTEST_ARGS)
 fi
 echo "== format"
