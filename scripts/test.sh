@@ -4,6 +4,7 @@
 # Usage: scripts/test.sh            (set ASOCK_TEST_SKIP_SANITIZE=1 to skip the sanitizer build)
 set -eu
 cd "$(dirname "$0")/.."
+TOP=$(pwd)
 sh scripts/deps.sh
 JOBS=${JOBS:-$(nproc)}
 CTEST_ARGS="--output-on-failure -j$JOBS --timeout 300"
@@ -21,7 +22,7 @@ if [ "${ASOCK_TEST_SKIP_SANITIZE:-0}" != 1 ]; then
     cmake --build build/asan -j "$JOBS"
     echo "== tests: sanitizer build, both engines"
     (cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-        LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
+        LSAN_OPTIONS=suppressions=$TOP/tests/lsan.supp \
         UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest $CTEST_ARGS)
 fi
 echo "== format"
