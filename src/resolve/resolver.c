@@ -86,6 +86,7 @@ asock_socket_error asock__ares_error(int status)
         return ASOCK_SUCCESS;
     case ARES_ENOTFOUND:
     case ARES_EBADNAME:
+    case ARES_ENONAME: /* not a name it can resolve: glibc's EAI_NONAME, HostNotFound in .NET */
         return ASOCK_ERR_HOST_NOT_FOUND;
     case ARES_ENODATA:
         return ASOCK_ERR_NO_DATA;
@@ -98,6 +99,7 @@ asock_socket_error asock__ares_error(int status)
     case ARES_EBADRESP:
     case ARES_ENOTIMP:
     case ARES_EBADSTR:
+    case ARES_EBADQUERY: /* a query the resolver cannot form: permanent */
         return ASOCK_ERR_NO_RECOVERY;
     case ARES_ECANCELLED:
     case ARES_EDESTRUCTION:
