@@ -230,7 +230,7 @@ ASOCK_EXTERN const char *asock_engine_name(asock_engine engine);
  * left).  A pending post is work: it wakes a waiting RUN_ONCE.  Returns 0 or -ENOMEM/-EINVAL. */
 ASOCK_EXTERN int asock_loop_post(asock_loop *loop, void (*fn)(void *arg), void *arg);
 
-/* The loop's clock: milliseconds of CLOCK_MONOTONIC, updated once per loop iteration. */
+/* The loop's clock: milliseconds of CLOCK_MONOTONIC (the clock timers and timeouts use). */
 ASOCK_EXTERN uint64_t asock_loop_now(const asock_loop *loop);
 
 /* ======================================================================================

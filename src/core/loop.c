@@ -129,7 +129,8 @@ const char *asock_loop_engine_reason(const asock_loop *loop)
 
 uint64_t asock_loop_now(const asock_loop *loop)
 {
-    return loop != NULL ? loop->now : 0;
+    /* the cached time is refreshed only while timers are armed: read the clock */
+    return loop != NULL ? asock__hrtime_ms() : 0;
 }
 
 void asock__loop_defer(asock_loop *loop, struct asock__task *t)
@@ -190,11 +191,17 @@ static int run_deferred(asock_loop *loop)
     return n;
 }
 
+/* Timers and deferred work.  The clock is read only when a timer is armed: a loop without
+ * timers (the hot path of a busy server) never pays for clock_gettime. */
 static int run_ready(asock_loop *loop)
 {
-    loop->now = asock__hrtime_ms();
-    int n = asock__timer_run(loop);
-    n += run_deferred(loop);
+    int n = 0;
+    if (loop->heap_len != 0) {
+        loop->now = asock__hrtime_ms();
+        n = asock__timer_run(loop);
+    }
+    if (has_ready(loop))
+        n += run_deferred(loop);
     return n;
 }
 
