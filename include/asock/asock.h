@@ -188,7 +188,10 @@ typedef struct asock_loop_options {
     uint32_t dns_timeout_ms;   /* per DNS try; 0: the resolver's default */
     uint32_t dns_tries;        /* 0: the resolver's default */
     uint32_t attempt_delay_ms; /* Happy Eyeballs connection-attempt delay; 0: 250 ms (RFC 8305) */
-    uint32_t reserved_[11];    /* room for more; keep zero */
+    uint32_t receive_buffer_size;  /* the loop's receive buffers (asock_receive_multi_async):
+                                      bytes each, 0: 4096; 64 .. 1 MiB, else -EINVAL */
+    uint32_t receive_buffer_count; /* how many, 0: 256; at most 32768, else -EINVAL */
+    uint32_t reserved_[9];         /* room for more; keep zero */
 } asock_loop_options;
 
 /* Creates a loop.  opts may be NULL (all defaults).  Returns 0, or -ENOMEM, -EINVAL (a bad option),
@@ -493,6 +496,46 @@ ASOCK_EXTERN int asock_loop_connect_async(asock_loop *loop, int type, int protoc
  * still runs exactly once).  The half-open connection is dropped (connect to AF_UNSPEC); the
  * socket stays open and may connect again.  No effect if e is NULL or not running a connect. */
 ASOCK_EXTERN void asock_cancel_connect_async(asock_args *e);
+
+/* ---- loop-owned receive buffers (multishot receive) ----
+ * asock_receive_multi_async arms a receive that stays armed: e->completed runs once per datagram
+ * (SOCK_DGRAM) or chunk (SOCK_STREAM) with the data in a buffer the loop owns: e->buffer points
+ * at it, e->offset = 0, e->count = e->bytes_transferred = its length; for datagrams
+ * e->remote_endpoint is the sender and MSG_TRUNC in e->socket_flags tells that a datagram larger
+ * than the buffer's room (receive_buffer_size - 44 bytes) was cut.  The data is valid during the
+ * callback only (copy what you keep).  While more will come, asock_args_in_use(e) is 1 inside
+ * the callback; the last call has it 0: an error, a stream's end (0 bytes, SUCCESS),
+ * asock_cancel_async(e) (OPERATION_ABORTED), or the socket's close (OPERATION_ABORTED).  That
+ * last call has e->buffer NULL and e->count 0.  e->last_operation is RECEIVE (stream) or
+ * RECEIVE_FROM (datagram).
+ * Returns 1 (armed), or the refusals of asock_receive_async, and -EBUSY when another receive
+ * (multi or not) is pending on the socket; while a multi receive is armed, the socket's other
+ * receives are refused with -EBUSY.  Never completes synchronously.
+ * Buffers: loop options receive_buffer_size (default 4096, one size per loop) and
+ * receive_buffer_count (default 256), allocated at the loop's first multi receive; when all are
+ * in use the receive waits (it is not an error): a buffer comes back when the callback that got
+ * it returns.  Nothing is allocated per datagram.
+ * Engines: io_uring: IORING_OP_RECV / RECVMSG with IORING_RECV_MULTISHOT (Linux 6.0) from a
+ * provided buffer ring (5.19); epoll (and io_uring without those features): the engine performs
+ * the reads on readiness into pool buffers, recvmmsg batches for datagrams. */
+ASOCK_EXTERN int asock_receive_multi_async(asock_socket *s, asock_args *e);
+
+/* ---- accept that stays armed ----
+ * Like asock_accept_async (the new socket in e->accept_socket, which must be NULL when armed),
+ * but e->completed runs once per accepted connection while asock_args_in_use(e) is 1: take the
+ * socket from e->accept_socket in the callback (asock sets it back to NULL afterwards).  Ends as
+ * above (an error such as TooManyOpenSockets, asock_cancel_async, the listener's close).
+ * Returns 1, or the refusals of accept, and -EBUSY when another accept is pending on the
+ * listener (other accepts are refused with -EBUSY while it is armed).
+ * io_uring: IORING_ACCEPT_MULTISHOT (Linux 5.19); else accept4 on readiness. */
+ASOCK_EXTERN int asock_accept_multi_async(asock_socket *listener, asock_args *e);
+
+/* ---- cancel any pending operation of the args model ----
+ * The pending operation of e (receive, send, accept, multi receive/accept, connect) completes
+ * with ASOCK_ERR_OPERATION_ABORTED from the loop, unless it completed first; a send may have sent
+ * part of its data (bytes_transferred says how much).  No effect if e is not pending.  A connect
+ * is canceled as asock_cancel_connect_async does.  Thread: loop thread only. */
+ASOCK_EXTERN void asock_cancel_async(asock_args *e);
 
 #ifdef __cplusplus
 }

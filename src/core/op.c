@@ -1,5 +1,6 @@
-/* What both engines share: performing an operation's system call once, finishing an operation,
- * and closing a descriptor only after its last completion. */
+/* What both engines share: performing an operation's system call once, finishing an operation
+ * (a multishot one only at its last completion), and closing a descriptor only after its last
+ * completion. */
 #include "internal.h"
 #include "../engine/engine.h"
 
@@ -89,6 +90,13 @@ static void maybe_close(asock_loop *loop, struct asock__io *io)
 void asock__op_finish(asock_loop *loop, struct asock__op *op, int res)
 {
     struct asock__io *io = op->io;
+    if (op->flags & ASOCK__OPF_MORE) {
+        /* a multishot delivery: the op stays submitted and counted in io->inflight, so the
+         * descriptor cannot be closed under it */
+        op->res = res;
+        op->done(op);
+        return;
+    }
     op->flags &= (uint8_t) ~(ASOCK__OPF_SUBMITTED | ASOCK__OPF_CANCELED | ASOCK__OPF_QUEUED);
     op->res = res;
     io->inflight--;

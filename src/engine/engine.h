@@ -11,6 +11,15 @@
  *                    direction keeps the order of operations.
  *   io_uring engine: turns each operation into an SQE; the CQE is the completion.
  *
+ * Multishot operations (ACCEPT_MULTI, RECV_MULTI, RECVMSG_MULTI) are the exception to "exactly
+ * once": they stay submitted and complete many times.  Each result but the last is a delivery:
+ * the engine sets ASOCK__OPF_MORE and calls asock__op_finish, which then only sets res and calls
+ * done (the op stays SUBMITTED and in io->inflight).  The last completion has MORE clear and is
+ * an ordinary one: an error, a stream's end (RECV_MULTI, res 0), or -ECANCELED after a cancel.
+ * After a cancel (also one made from inside done) there are no more deliveries.  Received data
+ * lives in a buffer of the loop's pool (struct asock__bufpool, owned by the engine): valid while
+ * done runs, given back to the pool when done returns.
+ *
  * Upper layers never include <sys/epoll.h> or <liburing.h>; engines never know about sockets,
  * args or resolution: they see descriptors (struct asock__io) and operations only.
  */
@@ -28,6 +37,10 @@ enum asock__op_kind {
     ASOCK__OP_SEND,        /* send(fd, u.rw.buf, u.rw.len, u.rw.flags | MSG_NOSIGNAL) */
     ASOCK__OP_RECVMSG,     /* recvmsg(fd, u.msg.msg, u.msg.flags); msg_flags/namelen updated */
     ASOCK__OP_SENDMSG,     /* sendmsg(fd, u.msg.msg, u.msg.flags | MSG_NOSIGNAL) */
+    /* multishot (see above); the results of a delivery are in u.multi */
+    ASOCK__OP_ACCEPT_MULTI,  /* accept4(fd, NULL, NULL, NONBLOCK|CLOEXEC) per connection: res fd */
+    ASOCK__OP_RECV_MULTI,    /* stream: recv into a pool buffer per chunk: res bytes, 0 = end */
+    ASOCK__OP_RECVMSG_MULTI, /* datagrams: recvmsg into a pool buffer per datagram: res bytes */
     ASOCK__OP_KIND_MAX
 };
 
@@ -38,9 +51,22 @@ enum asock__op_kind {
 #define ASOCK__OPF_QUEUED    0x08u /* engine-private: on a queue */
 #define ASOCK__OPF_ENGINE1   0x10u /* engine-private */
 #define ASOCK__OPF_ENGINE2   0x20u /* engine-private */
-#define ASOCK__OPF_TRIED                                                  \
-    0x40u /* set by the submitter: it has just performed the call and got \
-             EAGAIN, so the engine need not try it again at once */
+#define ASOCK__OPF_TRIED                                                                      \
+    0x40u                     /* set by the submitter: it has just performed the call and got \
+                                 EAGAIN, so the engine need not try it again at once */
+#define ASOCK__OPF_MORE 0x80u /* multishot: set by the engine during a delivery (not the last) */
+
+static inline bool asock__op_kind_multi(unsigned kind)
+{
+    return kind == ASOCK__OP_ACCEPT_MULTI || kind == ASOCK__OP_RECV_MULTI ||
+           kind == ASOCK__OP_RECVMSG_MULTI;
+}
+
+static inline bool asock__op_kind_read(unsigned kind)
+{
+    return kind == ASOCK__OP_POLL_IN || kind == ASOCK__OP_ACCEPT || kind == ASOCK__OP_RECV ||
+           kind == ASOCK__OP_RECVMSG || asock__op_kind_multi(kind);
+}
 
 struct asock__op;
 typedef void asock__op_done_fn(struct asock__op *op);
@@ -56,12 +82,14 @@ struct asock__io {
     struct asock__qnode wq; /* epoll: write-direction queue (POLL_OUT, CONNECT, SEND, SENDMSG) */
     void (*closed)(struct asock__io *io); /* set by asock__engine_close: runs once fd is closed */
     struct asock__qnode cnode;            /* the loop's closing list */
+    struct asock__qnode enode; /* engine-private: its lists of descriptors whose multishot op
+                                  waits for a pool buffer or is to run again */
 };
 
 struct asock__op {
-    uint8_t kind;  /* enum asock__op_kind */
-    uint8_t flags; /* ASOCK__OPF_* */
-    uint16_t reserved;
+    uint8_t kind;             /* enum asock__op_kind */
+    uint8_t flags;            /* ASOCK__OPF_* */
+    uint16_t eflags;          /* engine-private state of a multishot op */
     int32_t res;              /* the result, valid in done: >= 0 or -errno */
     struct asock__io *io;     /* the descriptor */
     struct asock__qnode node; /* engine queue, or the loop's deferred list */
@@ -83,6 +111,13 @@ struct asock__op {
             struct sockaddr *addr;
             socklen_t *addrlen;
         } accept;
+
+        struct { /* multishot deliveries, set by the engine (res: bytes, or the accepted fd) */
+            void *data;                  /* RECV(MSG)_MULTI: the bytes, in a pool buffer */
+            const struct sockaddr *name; /* RECVMSG_MULTI: the sender, in the same buffer */
+            uint32_t namelen;
+            int msg_flags; /* RECVMSG_MULTI: MSG_TRUNC when the datagram was cut */
+        } multi;
     } u;
 };
 
@@ -107,7 +142,8 @@ struct asock__engine_ops {
      * 0: submitted, done will run later; -errno: not started (done will not run). */
     int (*submit)(asock_loop *loop, struct asock__op *op);
     /* Asks for op to end early: it completes with -ECANCELED (or with its real result if that
-     * came first).  No effect on an op that is not submitted.  Never calls done inside. */
+     * came first).  No effect on an op that is not submitted.  Never calls done inside.  A
+     * multishot op has no delivery after the cancel; its last completion is -ECANCELED. */
     void (*cancel)(asock_loop *loop, struct asock__op *op);
     /* Cancels every submitted op of io (each completes with -ECANCELED unless its real result
      * came first).  The core closes io->fd once io->inflight is 0 (see asock__engine_close). */
@@ -139,6 +175,7 @@ static inline void asock__io_init(struct asock__io *io, int fd)
     asock__q_init(&io->wq);
     io->closed = NULL;
     asock__q_init(&io->cnode);
+    asock__q_init(&io->enode);
 }
 
 static inline void asock__op_prep(struct asock__op *op, enum asock__op_kind kind,
@@ -146,6 +183,7 @@ static inline void asock__op_prep(struct asock__op *op, enum asock__op_kind kind
 {
     op->kind = (uint8_t)kind;
     op->flags &= ASOCK__OPF_TIMED;
+    op->eflags = 0;
     op->res = 0;
     op->io = io;
     op->done = done;
@@ -177,7 +215,69 @@ ASOCK__HIDDEN int asock__op_try(struct asock__op *op);
 ASOCK__HIDDEN void asock__loop_defer_op(asock_loop *loop, struct asock__op *op);
 
 /* For engines: the op finished with res; clears ASOCK__OPF_SUBMITTED, drops io->inflight and
- * calls op->done.  Called from the loop only. */
+ * calls op->done.  Called from the loop only.  With ASOCK__OPF_MORE set (a multishot delivery)
+ * it only sets res and calls done: the op stays submitted. */
 ASOCK__HIDDEN void asock__op_finish(asock_loop *loop, struct asock__op *op, int res);
+
+/* For engines: a multishot delivery (done runs with ASOCK__OPF_MORE set). */
+static inline void asock__op_deliver(asock_loop *loop, struct asock__op *op, int res)
+{
+    op->flags |= ASOCK__OPF_MORE;
+    asock__op_finish(loop, op, res);
+    op->flags &= (uint8_t)~ASOCK__OPF_MORE;
+}
+
+/* ---- the loop's receive buffers (multishot receives) ----
+ * One pool per loop, created by the engine at the first multishot receive: `count` buffers of
+ * `size` bytes (loop options receive_buffer_size / receive_buffer_count).  A datagram's buffer
+ * has the same layout on every engine, that of io_uring's multishot recvmsg: a 16-byte header
+ * (struct io_uring_recvmsg_out), the sender's address (room for a sockaddr_in6), the payload.
+ * A stream chunk fills the buffer from its start. */
+#define ASOCK__POOL_DEFAULT_SIZE  4096u
+#define ASOCK__POOL_DEFAULT_COUNT 256u
+#define ASOCK__POOL_MIN_SIZE      64u
+#define ASOCK__POOL_MAX_SIZE      (1u << 20)
+#define ASOCK__POOL_MAX_COUNT                                 \
+    32768u /* buffer ids are 16 bits; an io_uring buffer ring \
+              holds at most 32768 entries */
+#define ASOCK__DGRAM_NAME_OFF 16u
+#define ASOCK__DGRAM_NAME_LEN ((uint32_t)sizeof(struct sockaddr_in6))
+#define ASOCK__DGRAM_DATA_OFF (ASOCK__DGRAM_NAME_OFF + ASOCK__DGRAM_NAME_LEN)
+
+struct asock__bufpool {
+    unsigned char *base; /* count * size bytes; NULL until created */
+    uint32_t size, count;
+    uint32_t nfree; /* entries in free[] */
+    uint16_t *free; /* ids of the buffers the engine may use (the readiness path) */
+};
+
+/* 0, or -EINVAL when the loop options ask for a pool that cannot be (checked by engine init). */
+ASOCK__HIDDEN int asock__bufpool_check(const asock_loop_options *opts);
+/* Allocates the pool with every buffer free.  0 or -ENOMEM. */
+ASOCK__HIDDEN int asock__bufpool_create(struct asock__bufpool *bp, const asock_loop_options *opts);
+ASOCK__HIDDEN void asock__bufpool_destroy(struct asock__bufpool *bp);
+
+static inline unsigned char *asock__bufpool_addr(const struct asock__bufpool *bp, unsigned bid)
+{
+    return bp->base + (size_t)bid * bp->size;
+}
+
+/* The readiness path of a multishot op (the epoll engine, and io_uring without the multishot
+ * features): performs the calls on a readable descriptor into free pool buffers (recvmmsg
+ * batches for datagrams), one delivery per result, each buffer given back after its delivery.
+ * Returns what stopped it: */
+enum asock__multi_stop {
+    ASOCK__MULTI_AGAIN,    /* the call would block: wait for readiness */
+    ASOCK__MULTI_NOBUF,    /* no free buffer: wait for one to come back */
+    ASOCK__MULTI_BUDGET,   /* delivered its share: run again soon, without waiting */
+    ASOCK__MULTI_FINAL,    /* an error or a stream's end: *final holds op's last result; the
+                              engine completes op with it */
+    ASOCK__MULTI_CANCELED, /* canceled (or its descriptor closed) from inside done: the engine's
+                              cancel has already arranged the last completion */
+};
+ASOCK__HIDDEN enum asock__multi_stop asock__multi_perform(asock_loop *loop,
+                                                          struct asock__bufpool *bp,
+                                                          struct asock__op *op, unsigned budget,
+                                                          int *final);
 
 #endif

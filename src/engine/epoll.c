@@ -6,6 +6,13 @@
  * on until a call would block.  A "ready" bit per direction remembers an edge that arrived while
  * the queue was empty, so an operation submitted later is tried at once instead of waiting for an
  * edge that will never come.
+ *
+ * Multishot operations (accept, stream and datagram receive that stay armed) sit alone on the
+ * read queue and run the shared readiness path (multi.c): on each edge they read until EAGAIN
+ * into the loop's buffer pool (recvmmsg batches for datagrams).  Two engine lists of descriptors
+ * (io->enode) keep them going without an edge: `resume` (just submitted, or stopped after their
+ * share of a busy socket so other descriptors and timers get their turn) runs at the next poll,
+ * which then does not wait; `starved` (no free buffer) moves to `resume` once buffers are back.
  */
 #include "../core/internal.h"
 #include "engine.h"
@@ -13,10 +20,14 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#define EVENT_BATCH 256
+#define EVENT_BATCH  256
+#define MULTI_BUDGET 256u /* deliveries per descriptor per turn */
 
 struct epoll_engine {
     int epfd;
+    struct asock__bufpool pool;  /* the loop's receive buffers, made at the first multi receive */
+    struct asock__qnode resume;  /* ios whose multishot op runs at the next poll */
+    struct asock__qnode starved; /* ios whose multishot op waits for a free buffer */
     struct epoll_event events[EVENT_BATCH];
 };
 
@@ -26,15 +37,19 @@ struct epoll_engine {
 
 static bool is_read_kind(uint8_t kind)
 {
-    return kind == ASOCK__OP_POLL_IN || kind == ASOCK__OP_ACCEPT || kind == ASOCK__OP_RECV ||
-           kind == ASOCK__OP_RECVMSG;
+    return asock__op_kind_read(kind);
 }
 
 static int ep_init(asock_loop *loop)
 {
+    int rc = asock__bufpool_check(&loop->opts);
+    if (rc < 0)
+        return rc;
     struct epoll_engine *ep = asock__calloc(1, sizeof(*ep));
     if (ep == NULL)
         return -ENOMEM;
+    asock__q_init(&ep->resume);
+    asock__q_init(&ep->starved);
     ep->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (ep->epfd < 0) {
         int err = -errno;
@@ -51,6 +66,7 @@ static void ep_destroy(asock_loop *loop)
     if (ep == NULL)
         return;
     close(ep->epfd);
+    asock__bufpool_destroy(&ep->pool);
     asock__free(ep);
     loop->engine_data = NULL;
 }
@@ -83,8 +99,19 @@ static int ep_submit(asock_loop *loop, struct asock__op *op)
 {
     struct epoll_engine *ep = loop->engine_data;
     struct asock__io *io = op->io;
+    if (op->kind == 0 || op->kind >= ASOCK__OP_KIND_MAX)
+        return -EINVAL;
     if (io->fd < 0 || io->closing)
         return -EBADF;
+    if (op->flags & ASOCK__OPF_SUBMITTED)
+        return -EBUSY;
+    bool multi = asock__op_kind_multi(op->kind);
+    if (multi && op->kind != ASOCK__OP_ACCEPT_MULTI && ep->pool.base == NULL) {
+        int rc = asock__bufpool_create(&ep->pool, &loop->opts);
+        if (rc < 0)
+            return rc;
+    }
+    op->flags &= (uint8_t) ~(ASOCK__OPF_CANCELED | ASOCK__OPF_MORE);
     if (!io->registered) {
         struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
                                  .data = {.ptr = io}};
@@ -97,6 +124,14 @@ static int ep_submit(asock_loop *loop, struct asock__op *op)
     uint16_t bit = rd ? READY_IN : READY_OUT;
     op->flags |= ASOCK__OPF_SUBMITTED;
     io->inflight++;
+    if (multi) {
+        /* never performed inside submit: the first attempt runs at the next poll */
+        op->flags = (uint8_t)((op->flags & ~ASOCK__OPF_TRIED) | ASOCK__OPF_QUEUED);
+        asock__q_insert_tail(q, &op->node);
+        asock__q_remove(&io->enode);
+        asock__q_insert_tail(&ep->resume, &io->enode);
+        return 0;
+    }
     if (op->flags & ASOCK__OPF_TRIED) {
         /* the caller's attempt just said EAGAIN: the edge it would wait for is still to come */
         op->flags &= (uint8_t)~ASOCK__OPF_TRIED;
@@ -134,6 +169,9 @@ static void ep_cancel(asock_loop *loop, struct asock__op *op)
 {
     if ((op->flags & ASOCK__OPF_QUEUED) == 0)
         return; /* not submitted, or already completed and waiting to be dispatched */
+    op->flags |= ASOCK__OPF_CANCELED; /* a multishot op being performed stops delivering */
+    if (asock__op_kind_multi(op->kind))
+        asock__q_remove(&op->io->enode);
     unqueue(loop, op);
     op->res = -ECANCELED;
     asock__loop_defer_op(loop, op);
@@ -162,6 +200,40 @@ static void ep_detach(asock_loop *loop, struct asock__io *io)
     io->ebits = 0;
 }
 
+/* Runs io's multishot op (the head of its read queue) until it would block, runs out of buffers
+ * or has had its share. */
+static void run_multi(asock_loop *loop, struct epoll_engine *ep, struct asock__io *io,
+                      struct asock__op *op)
+{
+    int final = 0;
+    asock__q_remove(&io->enode);
+    switch (asock__multi_perform(loop, &ep->pool, op, MULTI_BUDGET, &final)) {
+    case ASOCK__MULTI_AGAIN:
+        io->ebits &= (uint16_t)~READY_IN;
+        break;
+    case ASOCK__MULTI_NOBUF:
+        asock__q_insert_tail(&ep->starved, &io->enode);
+        break;
+    case ASOCK__MULTI_BUDGET:
+        asock__q_insert_tail(&ep->resume, &io->enode);
+        break;
+    case ASOCK__MULTI_FINAL:
+        unqueue(loop, op);
+        asock__op_finish(loop, op, final);
+        break;
+    case ASOCK__MULTI_CANCELED:
+        break;
+    }
+}
+
+static struct asock__op *multi_head(const struct asock__io *io)
+{
+    if (asock__q_empty(&io->rq))
+        return NULL;
+    struct asock__op *op = asock__container_of(asock__q_head(&io->rq), struct asock__op, node);
+    return asock__op_kind_multi(op->kind) ? op : NULL;
+}
+
 /* Runs the operations that were waiting on q when the event came.  Operations submitted from
  * inside their callbacks wait for the next event (or are tried at once thanks to the ready bit),
  * so a callback that re-arms cannot spin here. */
@@ -169,6 +241,12 @@ static void process(asock_loop *loop, struct asock__io *io, struct asock__qnode 
 {
     if (asock__q_empty(q)) {
         io->ebits |= bit;
+        return;
+    }
+    struct asock__op *mop = q == &io->rq ? multi_head(io) : NULL;
+    if (mop != NULL) {
+        io->ebits |= bit;
+        run_multi(loop, loop->engine_data, io, mop);
         return;
     }
     struct asock__qnode batch;
@@ -204,12 +282,37 @@ static void process(asock_loop *loop, struct asock__io *io, struct asock__qnode 
     }
 }
 
+/* Runs the multishot ops that were on the resume list when the poll began. */
+static int run_resume(asock_loop *loop, struct epoll_engine *ep)
+{
+    if (asock__q_empty(&ep->resume))
+        return 0;
+    struct asock__qnode batch;
+    asock__q_init(&batch);
+    asock__q_move(&ep->resume, &batch);
+    int n = 0;
+    while (!asock__q_empty(&batch)) {
+        struct asock__io *io = asock__container_of(asock__q_head(&batch), struct asock__io, enode);
+        asock__q_remove(&io->enode);
+        struct asock__op *op = multi_head(io);
+        if (op == NULL || io->fd < 0 || io->closing)
+            continue;
+        run_multi(loop, ep, io, op);
+        n++;
+    }
+    return n;
+}
+
 static int ep_poll(asock_loop *loop, int timeout_ms)
 {
     struct epoll_engine *ep = loop->engine_data;
+    if (!asock__q_empty(&ep->resume))
+        timeout_ms = 0;
     int n = epoll_wait(ep->epfd, ep->events, EVENT_BATCH, timeout_ms);
+    if (n < 0 && errno != EINTR)
+        return -errno;
     if (n < 0)
-        return errno == EINTR ? 0 : -errno;
+        n = 0;
     loop->now = asock__hrtime_ms();
     for (int i = 0; i < n; i++) {
         struct asock__io *io = ep->events[i].data.ptr;
@@ -223,6 +326,10 @@ static int ep_poll(asock_loop *loop, int timeout_ms)
         if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))
             process(loop, io, &io->wq, READY_OUT);
     }
+    n += run_resume(loop, ep);
+    /* buffers came back during the deliveries: the starved ops may go on */
+    if (!asock__q_empty(&ep->starved) && ep->pool.nfree > 0)
+        asock__q_move(&ep->starved, &ep->resume);
     return n;
 }
 

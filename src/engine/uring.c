@@ -24,15 +24,41 @@
  *   cancel_fd      cancel a closing descriptor's ops one by one, not IORING_ASYNC_CANCEL_FD|ALL
  *   cqe_skip       post the CQEs of internal cancels too (no IOSQE_CQE_SKIP_SUCCESS)
  *   submit_all     no IORING_SETUP_SUBMIT_ALL
+ *   accept_multishot  no IORING_ACCEPT_MULTISHOT: accept4 on readiness (POLL_ADD)
+ *   recv_multishot    no IORING_RECV_MULTISHOT: reads on readiness into the pool
+ *   buf_ring       no provided buffer ring (and so no multishot receive, which needs one)
+ *   multishot      accept_multishot and recv_multishot
  *   all            every one of the above
  * Unknown names are ignored.
+ *
+ * Multishot operations (engine.h).  With the features, ACCEPT_MULTI is one accept SQE with
+ * IORING_ACCEPT_MULTISHOT (5.19), RECV_MULTI / RECVMSG_MULTI one recv / recvmsg SQE with
+ * IORING_RECV_MULTISHOT (6.0) and IOSQE_BUFFER_SELECT from the loop's provided buffer ring
+ * (IORING_REGISTER_PBUF_RING, 5.19; liburing 2.3 has no io_uring_setup_buf_ring, so the ring is
+ * mapped and registered here by hand).  Every CQE with IORING_CQE_F_MORE is a delivery; the
+ * buffer id rides in the CQE flags (IORING_CQE_F_BUFFER) and the buffer goes back to the ring
+ * after the delivery.  A CQE without F_MORE ends the kernel's request: with data (the kernel
+ * stops a multishot, e.g. when its CQ overflowed) or -ENOBUFS (the ring ran dry: the data stays
+ * in the socket) the engine arms it again at once, or once a buffer is back; the user never
+ * sees -ENOBUFS.  A multishot op whose kernel request is over and not re-armed (waiting for a
+ * buffer, or for an SQE) sits on `parked`, re-armed by the next poll.
+ * Without a feature (old kernel, ASOCK_URING_DISABLE) the op is a POLL_ADD(POLLIN) and the
+ * readiness path of multi.c performs the calls (accept4, recv, recvmmsg into the pool), then
+ * the POLL_ADD is armed again.  The kernel version gates are probed through opcodes that came
+ * with the same release (IORING_OP_SOCKET: 5.19, IORING_OP_SEND_ZC: 6.0) and by registering
+ * the ring; and an -EINVAL from the first multishot SQE of a kind (a kernel without the flag)
+ * turns that feature off for the loop and re-arms the op on the readiness path.
+ * ASOCK_URING_TEST_EINVAL=accept,recv (tests only) sets an unknown flag bit on those SQEs so
+ * the kernel really answers -EINVAL.
  */
 #include "engine.h"
 
 #include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <liburing.h>
 
@@ -61,7 +87,19 @@
 #define URING_F_CANCEL_FD     0x10u
 #define URING_F_CQE_SKIP      0x20u
 #define URING_F_SUBMIT_ALL    0x40u
-#define URING_F_ALL           0x7fu
+#define URING_F_ACCEPT_MULTI  0x80u
+#define URING_F_RECV_MULTI    0x100u
+#define URING_F_BUF_RING      0x200u
+#define URING_F_ALL           0x3ffu
+
+/* op->eflags of a multishot op */
+#define URING_M_KERNEL 0x1u /* a request (multishot SQE or POLL_ADD) is in the kernel */
+#define URING_M_POLL   0x2u /* that request is a POLL_ADD: the readiness path */
+#define URING_M_PARKED 0x4u /* on u->parked (io->enode): to be armed by the next poll */
+
+#define URING_MULTI_BUDGET 256u    /* deliveries per readiness turn */
+#define URING_BGID         0       /* the buffer group of the loop's ring */
+#define URING_TEST_FLAG    0x8000u /* an SQE ioprio bit no kernel knows (ASOCK_URING_TEST_EINVAL) */
 
 struct uring {
     struct io_uring ring;
@@ -74,7 +112,20 @@ struct uring {
     /* The LINK_TIMEOUT's timespec, one per SQ slot: the kernel reads it when it consumes the
      * SQE, and a slot is reused only after that. */
     struct __kernel_timespec *ts;
+    /* multishot operations */
+    struct asock__bufpool pool;   /* the loop's receive buffers (made at the first receive) */
+    struct io_uring_buf_ring *br; /* the provided buffer ring holding them, or NULL (readiness) */
+    size_t br_bytes;              /* its mapping's length */
+    unsigned br_entries;          /* a power of two >= pool.count */
+    unsigned br_avail;            /* buffers in the ring now */
+    struct msghdr mshdr;          /* the multishot recvmsg template: room for a sockaddr_in6 */
+    struct asock__qnode parked;   /* ios whose multishot op waits to be armed (io->enode) */
+    unsigned test_einval;         /* URING_F_ACCEPT_MULTI / RECV_MULTI: force an -EINVAL */
+    unsigned multi_seen;          /* URING_F_*_MULTI that have delivered on this ring */
 };
+
+_Static_assert(sizeof(struct io_uring_recvmsg_out) == ASOCK__DGRAM_NAME_OFF,
+               "the pool's datagram layout follows struct io_uring_recvmsg_out");
 
 /* ------------------------------------------------------------------------------------------ */
 /* probe and feature selection */
@@ -186,6 +237,18 @@ out:
     return rc;
 }
 
+/* ASOCK_URING_TEST_EINVAL: the multishot SQEs to make invalid (tests of the -EINVAL fallback). */
+static unsigned uring_env_test_einval(void)
+{
+    const char *s = getenv("ASOCK_URING_TEST_EINVAL");
+    unsigned bits = 0;
+    if (s != NULL && strstr(s, "accept") != NULL)
+        bits |= URING_F_ACCEPT_MULTI;
+    if (s != NULL && strstr(s, "recv") != NULL)
+        bits |= URING_F_RECV_MULTI;
+    return bits;
+}
+
 /* ASOCK_URING_DISABLE: the URING_F_* bits to force off. */
 static unsigned uring_env_disabled(void)
 {
@@ -200,6 +263,10 @@ static unsigned uring_env_disabled(void)
         {"cancel_fd", URING_F_CANCEL_FD},
         {"cqe_skip", URING_F_CQE_SKIP},
         {"submit_all", URING_F_SUBMIT_ALL},
+        {"accept_multishot", URING_F_ACCEPT_MULTI},
+        {"recv_multishot", URING_F_RECV_MULTI},
+        {"buf_ring", URING_F_BUF_RING | URING_F_RECV_MULTI},
+        {"multishot", URING_F_ACCEPT_MULTI | URING_F_RECV_MULTI},
         {"all", URING_F_ALL},
     };
 
@@ -271,6 +338,9 @@ static int uring_setup(struct uring *u, unsigned off)
 
 static int uring_init(asock_loop *loop)
 {
+    int prc = asock__bufpool_check(&loop->opts);
+    if (prc < 0)
+        return prc;
     struct uring *u = asock__calloc(1, sizeof(*u));
     if (u == NULL)
         return -ENOMEM;
@@ -293,7 +363,21 @@ static int uring_init(asock_loop *loop)
          * see (a cancel flag cannot be probed). */
         if (!(off & URING_F_CANCEL_FD) && io_uring_opcode_supported(p, IORING_OP_SOCKET))
             u->features |= URING_F_CANCEL_FD;
+        /* Multishot accept and provided buffer rings: 5.19, as IORING_OP_SOCKET; multishot
+         * recv/recvmsg: 6.0, as IORING_OP_SEND_ZC.  The ring's registration and the first
+         * multishot SQEs confirm them (see the header). */
+        bool k519 = io_uring_opcode_supported(p, IORING_OP_SOCKET);
+        bool k60 = io_uring_opcode_supported(p, IORING_OP_SEND_ZC);
+        if (!(off & URING_F_ACCEPT_MULTI) && k519)
+            u->features |= URING_F_ACCEPT_MULTI;
+        if (!(off & URING_F_BUF_RING) && k519)
+            u->features |= URING_F_BUF_RING;
+        if (!(off & URING_F_RECV_MULTI) && k60 && (u->features & URING_F_BUF_RING))
+            u->features |= URING_F_RECV_MULTI;
     }
+    u->test_einval = uring_env_test_einval();
+    u->mshdr.msg_namelen = ASOCK__DGRAM_NAME_LEN;
+    asock__q_init(&u->parked);
     asock__q_init(&u->cancels);
     loop->engine_data = u;
     return 0;
@@ -310,7 +394,10 @@ static void uring_destroy(asock_loop *loop)
     struct uring *u = loop->engine_data;
     if (u == NULL)
         return;
-    io_uring_queue_exit(&u->ring);
+    io_uring_queue_exit(&u->ring); /* also drops the buffer ring's registration */
+    if (u->br != NULL)
+        munmap(u->br, u->br_bytes);
+    asock__bufpool_destroy(&u->pool);
     asock__free(u->ts);
     asock__free(u);
     loop->engine_data = NULL;
@@ -367,8 +454,7 @@ static struct io_uring_sqe *uring_sqe(struct uring *u, unsigned n)
 
 static bool uring_is_read(const struct asock__op *op)
 {
-    return op->kind == ASOCK__OP_POLL_IN || op->kind == ASOCK__OP_ACCEPT ||
-           op->kind == ASOCK__OP_RECV || op->kind == ASOCK__OP_RECVMSG;
+    return asock__op_kind_read(op->kind);
 }
 
 static unsigned uring_len(size_t len)
@@ -376,7 +462,359 @@ static unsigned uring_len(size_t len)
     return len > (size_t)INT_MAX ? (unsigned)INT_MAX : (unsigned)len;
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* multishot operations (see the header) */
+
+static void uring_finish(asock_loop *loop, struct uring *u, struct asock__op *op, int res);
+
+/* Maps and registers the provided buffer ring (IORING_REGISTER_PBUF_RING: 5.19) and puts every
+ * pool buffer in it: what liburing 2.4's io_uring_setup_buf_ring does. */
+static int uring_ring_setup(struct uring *u)
+{
+    unsigned entries = 1;
+    while (entries < u->pool.count)
+        entries <<= 1;
+    long page = sysconf(_SC_PAGESIZE);
+    size_t psz = page > 0 ? (size_t)page : 4096u;
+    size_t bytes = (size_t)entries * sizeof(struct io_uring_buf);
+    bytes = (bytes + psz - 1u) & ~(psz - 1u);
+    void *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+    if (mem == MAP_FAILED)
+        return -errno;
+    struct io_uring_buf_reg reg;
+    memset(&reg, 0, sizeof(reg));
+    reg.ring_addr = (uint64_t)(uintptr_t)mem;
+    reg.ring_entries = entries;
+    reg.bgid = URING_BGID;
+    int rc = io_uring_register_buf_ring(&u->ring, &reg, 0);
+    if (rc < 0) {
+        munmap(mem, bytes);
+        return rc;
+    }
+    u->br = mem;
+    u->br_bytes = bytes;
+    u->br_entries = entries;
+    io_uring_buf_ring_init(u->br);
+    int mask = io_uring_buf_ring_mask(entries);
+    for (unsigned i = 0; i < u->pool.count; i++)
+        io_uring_buf_ring_add(u->br, asock__bufpool_addr(&u->pool, i), u->pool.size,
+                              (unsigned short)i, mask, (int)i);
+    io_uring_buf_ring_advance(u->br, (int)u->pool.count);
+    u->br_avail = u->pool.count;
+    u->pool.nfree = 0; /* every buffer is the kernel's to pick */
+    return 0;
+}
+
+/* Back to the readiness path (multishot recv refused by the kernel): the ring goes away and its
+ * buffers become the engine's.  Only done before the ring ever delivered, so every buffer is in
+ * the ring. */
+static void uring_ring_drop(struct uring *u)
+{
+    io_uring_unregister_buf_ring(&u->ring, URING_BGID);
+    munmap(u->br, u->br_bytes);
+    u->br = NULL;
+    u->br_avail = 0;
+    for (uint32_t i = 0; i < u->pool.count; i++)
+        u->pool.free[i] = (uint16_t)(u->pool.count - 1u - i);
+    u->pool.nfree = u->pool.count;
+}
+
+/* The pool, made at the first multishot receive, in the ring when multishot recv is on. */
+static int uring_pool_ready(asock_loop *loop, struct uring *u)
+{
+    if (u->pool.base != NULL)
+        return 0;
+    int rc = asock__bufpool_create(&u->pool, &loop->opts);
+    if (rc < 0)
+        return rc;
+    if ((u->features & URING_F_RECV_MULTI) && uring_ring_setup(u) < 0)
+        u->features &= ~(URING_F_RECV_MULTI | URING_F_BUF_RING); /* a kernel before 5.19 */
+    return 0;
+}
+
+/* A buffer the kernel picked goes back to the ring. */
+static void uring_buf_return(struct uring *u, unsigned bid)
+{
+    if (u->br == NULL || bid >= u->pool.count)
+        return; /* (the ring was dropped: uring_ring_drop gave every buffer to the engine) */
+    io_uring_buf_ring_add(u->br, asock__bufpool_addr(&u->pool, bid), u->pool.size,
+                          (unsigned short)bid, io_uring_buf_ring_mask(u->br_entries), 0);
+    io_uring_buf_ring_advance(u->br, 1);
+    u->br_avail++;
+}
+
+/* Writes the SQE of op's next kernel request: the multishot one, or a POLL_ADD for the
+ * readiness path.  false: no SQE now. */
+static bool uring_multi_arm(struct uring *u, struct asock__op *op)
+{
+    struct io_uring_sqe *sqe = uring_sqe(u, 1);
+    if (sqe == NULL)
+        return false;
+    int fd = op->io->fd;
+    bool native;
+    if (op->kind == ASOCK__OP_ACCEPT_MULTI) {
+        native = (u->features & URING_F_ACCEPT_MULTI) != 0;
+        if (native) {
+            io_uring_prep_multishot_accept(sqe, fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (u->test_einval & URING_F_ACCEPT_MULTI)
+                sqe->ioprio |= URING_TEST_FLAG;
+        }
+    } else {
+        native = u->br != NULL; /* the ring exists only while multishot recv is on */
+        if (native) {
+            if (op->kind == ASOCK__OP_RECV_MULTI)
+                io_uring_prep_recv_multishot(sqe, fd, NULL, 0, 0);
+            else
+                io_uring_prep_recvmsg_multishot(sqe, fd, &u->mshdr, 0);
+            io_uring_sqe_set_flags(sqe, IOSQE_BUFFER_SELECT);
+            sqe->buf_group = URING_BGID;
+            if (u->test_einval & URING_F_RECV_MULTI)
+                sqe->ioprio |= URING_TEST_FLAG;
+        }
+    }
+    if (!native)
+        io_uring_prep_poll_add(sqe, fd, POLLIN);
+    io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op | URING_TAG_OP);
+    op->eflags = (uint16_t)((op->eflags & ~(URING_M_POLL | URING_M_PARKED)) | URING_M_KERNEL |
+                            (native ? 0u : URING_M_POLL));
+    return true;
+}
+
+static void uring_multi_park(struct uring *u, struct asock__op *op)
+{
+    asock__q_remove(&op->io->enode);
+    asock__q_insert_tail(&u->parked, &op->io->enode);
+    op->eflags |= URING_M_PARKED;
+}
+
+/* Arms op again, or parks it until a buffer (a receive) or an SQE is there. */
+static void uring_multi_rearm(struct uring *u, struct asock__op *op)
+{
+    bool bufs =
+        op->kind == ASOCK__OP_ACCEPT_MULTI || (u->br != NULL ? u->br_avail > 0 : u->pool.nfree > 0);
+    if (!bufs || !uring_multi_arm(u, op))
+        uring_multi_park(u, op);
+}
+
+static int uring_multi_submit(asock_loop *loop, struct uring *u, struct asock__op *op)
+{
+    if (op->kind != ASOCK__OP_ACCEPT_MULTI) {
+        int rc = uring_pool_ready(loop, u);
+        if (rc < 0)
+            return rc;
+    }
+    op->flags &=
+        (uint8_t) ~(URING_OPF_PRIVATE | ASOCK__OPF_CANCELED | ASOCK__OPF_MORE | ASOCK__OPF_TRIED);
+    op->flags |= ASOCK__OPF_SUBMITTED | ASOCK__OPF_QUEUED;
+    op->eflags = 0;
+    op->res = 0;
+    asock__q_insert_tail(&op->io->rq, &op->node);
+    op->io->inflight++;
+    uring_multi_rearm(u, op);
+    return 0;
+}
+
+static bool uring_queue_cancel(struct uring *u, struct asock__op *op);
+
+/* Cancel of a multishot op (CANCELED is set): the kernel's request is canceled, or, when there
+ * is none (parked, or between two requests), the op ends from the loop. */
+static void uring_multi_cancel(asock_loop *loop, struct uring *u, struct asock__op *op)
+{
+    if (op->eflags & URING_M_KERNEL) {
+        if (!uring_queue_cancel(u, op)) {
+            asock__q_remove(&op->node);
+            asock__q_insert_tail(&u->cancels, &op->node);
+        }
+        return;
+    }
+    asock__q_remove(&op->io->enode);
+    asock__q_remove(&op->node);
+    op->eflags = 0;
+    op->flags &= (uint8_t)~URING_OPF_PRIVATE;
+    op->res = -ECANCELED;
+    asock__loop_defer_op(loop, op);
+}
+
+/* The POLL_ADD of the readiness path completed (res: the mask or -errno): perform the calls. */
+static int uring_multi_ready(asock_loop *loop, struct uring *u, struct asock__op *op, int res)
+{
+    if (res < 0) {
+        uring_finish(loop, u, op, res);
+        return 1;
+    }
+    int final = 0;
+    switch (asock__multi_perform(loop, &u->pool, op, URING_MULTI_BUDGET, &final)) {
+    case ASOCK__MULTI_AGAIN:
+    case ASOCK__MULTI_BUDGET: /* a POLL_ADD on a readable socket completes at once */
+        uring_multi_rearm(u, op);
+        return 0;
+    case ASOCK__MULTI_NOBUF:
+        uring_multi_park(u, op);
+        return 0;
+    case ASOCK__MULTI_FINAL:
+        uring_finish(loop, u, op, final);
+        return 1;
+    case ASOCK__MULTI_CANCELED:
+        break;
+    }
+    return 0;
+}
+
+/* A multishot op's CQE.  Returns 1 if it was the op's last completion. */
+static int uring_multi_cqe(asock_loop *loop, struct uring *u, struct asock__op *op, int res,
+                           unsigned cflags)
+{
+    bool more = (cflags & IORING_CQE_F_MORE) != 0;
+    bool has_buf = (cflags & IORING_CQE_F_BUFFER) != 0;
+    unsigned bid = cflags >> IORING_CQE_BUFFER_SHIFT;
+    if (has_buf && u->br_avail > 0)
+        u->br_avail--;
+    if (!more)
+        op->eflags &= (uint16_t)~URING_M_KERNEL;
+    bool poll = (op->eflags & URING_M_POLL) != 0;
+    if (op->flags & ASOCK__OPF_CANCELED) {
+        /* canceled: what still comes is dropped */
+        if (has_buf)
+            uring_buf_return(u, bid);
+        if (!poll && op->kind == ASOCK__OP_ACCEPT_MULTI && res >= 0)
+            close(res);
+        if (more)
+            return 0;
+        uring_finish(loop, u, op, -ECANCELED);
+        return 1;
+    }
+    if (poll)
+        return uring_multi_ready(loop, u, op, res);
+
+    unsigned feat = op->kind == ASOCK__OP_ACCEPT_MULTI ? URING_F_ACCEPT_MULTI : URING_F_RECV_MULTI;
+    if (!more && (res == -ENOBUFS || (res == -EINVAL && !(u->multi_seen & feat)))) {
+        if (res == -EINVAL && (u->features & feat)) {
+            /* the kernel lacks the multishot flag (accept: 5.19, recv: 6.0) */
+            u->features &= ~feat;
+            if (feat == URING_F_RECV_MULTI && u->br != NULL)
+                uring_ring_drop(u);
+        }
+        /* -ENOBUFS: the ring ran dry and the data waits in the socket */
+        uring_multi_rearm(u, op);
+        return 0;
+    }
+    if (res < 0 || (op->kind == ASOCK__OP_RECV_MULTI && res == 0)) {
+        if (has_buf)
+            uring_buf_return(u, bid);
+        if (more)
+            return 0;
+        uring_finish(loop, u, op, res); /* an error, or the stream's end */
+        return 1;
+    }
+
+    int len = res;
+    if (op->kind != ASOCK__OP_ACCEPT_MULTI) {
+        struct io_uring_recvmsg_out *o = NULL;
+        unsigned char *buf = has_buf ? asock__bufpool_addr(&u->pool, bid) : NULL;
+        if (buf != NULL && op->kind == ASOCK__OP_RECVMSG_MULTI)
+            o = io_uring_recvmsg_validate(buf, res, &u->mshdr);
+        if (buf == NULL || (op->kind == ASOCK__OP_RECVMSG_MULTI && o == NULL)) {
+            /* a receive result without a usable buffer: nothing to deliver */
+            if (has_buf)
+                uring_buf_return(u, bid);
+            if (!more)
+                uring_multi_rearm(u, op);
+            return 0;
+        }
+        if (o == NULL) {
+            op->u.multi.data = buf;
+            op->u.multi.name = NULL;
+            op->u.multi.namelen = 0;
+            op->u.multi.msg_flags = 0;
+        } else {
+            op->u.multi.data = io_uring_recvmsg_payload(o, &u->mshdr);
+            op->u.multi.name = io_uring_recvmsg_name(o);
+            op->u.multi.namelen =
+                o->namelen < ASOCK__DGRAM_NAME_LEN ? o->namelen : ASOCK__DGRAM_NAME_LEN;
+            op->u.multi.msg_flags = (int)o->flags;
+            unsigned plen = io_uring_recvmsg_payload_length(o, res, &u->mshdr);
+            len = plen > (unsigned)INT_MAX ? INT_MAX : (int)plen;
+        }
+    }
+    u->multi_seen |= feat;
+    asock__op_deliver(loop, op, len);
+    if (has_buf)
+        uring_buf_return(u, bid);
+    /* A cancel from inside the delivery has already arranged the end (an ASYNC_CANCEL, or a
+     * deferred completion when this was the request's last CQE). */
+    if (!more && !(op->flags & ASOCK__OPF_CANCELED))
+        uring_multi_rearm(u, op);
+    return 0;
+}
+
+/* The multishot op of io that the parked list names. */
+static struct asock__op *uring_parked_op(struct asock__io *io)
+{
+    for (struct asock__qnode *n = asock__q_head(&io->rq); n != &io->rq; n = n->next) {
+        struct asock__op *op = asock__container_of(n, struct asock__op, node);
+        if (asock__op_kind_multi(op->kind) && (op->eflags & URING_M_PARKED))
+            return op;
+    }
+    return NULL;
+}
+
+/* Arms the parked multishot ops that can go (a buffer or an SQE is there now). */
+static void uring_unpark(struct uring *u)
+{
+    struct asock__qnode batch;
+    asock__q_init(&batch);
+    asock__q_move(&u->parked, &batch);
+    while (!asock__q_empty(&batch)) {
+        struct asock__io *io = asock__container_of(asock__q_head(&batch), struct asock__io, enode);
+        asock__q_remove(&io->enode);
+        struct asock__op *op = uring_parked_op(io);
+        if (op == NULL)
+            continue;
+        op->eflags &= (uint16_t)~URING_M_PARKED;
+        uring_multi_rearm(u, op);
+    }
+}
+
 static void uring_timer_fired(struct asock__timer *timer);
+
+/* Fills the SQE of a one-shot op. */
+static void uring_prep(struct io_uring_sqe *sqe, struct asock__op *op)
+{
+    int fd = op->io->fd;
+    switch ((enum asock__op_kind)op->kind) {
+    case ASOCK__OP_POLL_IN:
+        io_uring_prep_poll_add(sqe, fd, POLLIN);
+        break;
+    case ASOCK__OP_POLL_OUT:
+    case ASOCK__OP_CONNECT: /* connect(2) said EINPROGRESS: wait for POLLOUT, then SO_ERROR */
+        io_uring_prep_poll_add(sqe, fd, POLLOUT);
+        break;
+    case ASOCK__OP_ACCEPT:
+        io_uring_prep_accept(sqe, fd, op->u.accept.addr, op->u.accept.addrlen,
+                             SOCK_NONBLOCK | SOCK_CLOEXEC);
+        break;
+    case ASOCK__OP_RECV:
+        io_uring_prep_recv(sqe, fd, op->u.rw.buf, uring_len(op->u.rw.len), op->u.rw.flags);
+        break;
+    case ASOCK__OP_SEND:
+        io_uring_prep_send(sqe, fd, op->u.rw.buf, uring_len(op->u.rw.len),
+                           op->u.rw.flags | MSG_NOSIGNAL);
+        break;
+    case ASOCK__OP_RECVMSG:
+        io_uring_prep_recvmsg(sqe, fd, op->u.msg.msg, (unsigned)op->u.msg.flags);
+        break;
+    case ASOCK__OP_SENDMSG:
+        io_uring_prep_sendmsg(sqe, fd, op->u.msg.msg, (unsigned)(op->u.msg.flags | MSG_NOSIGNAL));
+        break;
+    case ASOCK__OP_ACCEPT_MULTI:
+    case ASOCK__OP_RECV_MULTI:
+    case ASOCK__OP_RECVMSG_MULTI:
+    case ASOCK__OP_KIND_MAX:
+    default:
+        break;
+    }
+    io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op | URING_TAG_OP);
+}
 
 static int uring_submit(asock_loop *loop, struct asock__op *op)
 {
@@ -387,6 +825,8 @@ static int uring_submit(asock_loop *loop, struct asock__op *op)
         return -EBADF;
     if (op->flags & ASOCK__OPF_SUBMITTED)
         return -EBUSY;
+    if (asock__op_kind_multi(op->kind))
+        return uring_multi_submit(loop, u, op);
     op->flags &= (uint8_t) ~(URING_OPF_PRIVATE | ASOCK__OPF_CANCELED);
     op->res = 0;
 
@@ -421,37 +861,7 @@ static int uring_submit(asock_loop *loop, struct asock__op *op)
             asock__timer_stop(loop, &t->timer);
         return -EAGAIN;
     }
-    int fd = op->io->fd;
-    switch ((enum asock__op_kind)op->kind) {
-    case ASOCK__OP_POLL_IN:
-        io_uring_prep_poll_add(sqe, fd, POLLIN);
-        break;
-    case ASOCK__OP_POLL_OUT:
-    case ASOCK__OP_CONNECT: /* connect(2) said EINPROGRESS: wait for POLLOUT, then SO_ERROR */
-        io_uring_prep_poll_add(sqe, fd, POLLOUT);
-        break;
-    case ASOCK__OP_ACCEPT:
-        io_uring_prep_accept(sqe, fd, op->u.accept.addr, op->u.accept.addrlen,
-                             SOCK_NONBLOCK | SOCK_CLOEXEC);
-        break;
-    case ASOCK__OP_RECV:
-        io_uring_prep_recv(sqe, fd, op->u.rw.buf, uring_len(op->u.rw.len), op->u.rw.flags);
-        break;
-    case ASOCK__OP_SEND:
-        io_uring_prep_send(sqe, fd, op->u.rw.buf, uring_len(op->u.rw.len),
-                           op->u.rw.flags | MSG_NOSIGNAL);
-        break;
-    case ASOCK__OP_RECVMSG:
-        io_uring_prep_recvmsg(sqe, fd, op->u.msg.msg, (unsigned)op->u.msg.flags);
-        break;
-    case ASOCK__OP_SENDMSG:
-        io_uring_prep_sendmsg(sqe, fd, op->u.msg.msg, (unsigned)(op->u.msg.flags | MSG_NOSIGNAL));
-        break;
-    case ASOCK__OP_KIND_MAX:
-    default:
-        break;
-    }
-    io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op | URING_TAG_OP);
+    uring_prep(sqe, op);
 
     if (lt != NULL) {
         io_uring_sqe_set_flags(sqe, IOSQE_IO_LINK);
@@ -489,6 +899,10 @@ static void uring_cancel(asock_loop *loop, struct asock__op *op)
     if (!(op->flags & ASOCK__OPF_SUBMITTED) || (op->flags & ASOCK__OPF_CANCELED))
         return;
     op->flags |= ASOCK__OPF_CANCELED;
+    if (asock__op_kind_multi(op->kind)) {
+        uring_multi_cancel(loop, u, op);
+        return;
+    }
     if (op->flags & URING_OPF_REAPED)
         return; /* done in the kernel; only its LINK_TIMEOUT's CQE is still due */
     if (!uring_queue_cancel(u, op)) {
@@ -524,6 +938,15 @@ static void uring_timer_fired(struct asock__timer *timer)
 static void uring_cancel_all(asock_loop *loop, struct asock__io *io)
 {
     struct uring *u = loop->engine_data;
+    if (io->inflight == 0)
+        return;
+    /* A multishot op with no request in the kernel would escape the cancel below: end it now. */
+    for (struct asock__qnode *n = asock__q_head(&io->rq), *next; n != &io->rq; n = next) {
+        next = n->next;
+        struct asock__op *op = asock__container_of(n, struct asock__op, node);
+        if (asock__op_kind_multi(op->kind) && !(op->eflags & URING_M_KERNEL))
+            uring_cancel(loop, op);
+    }
     if (io->inflight == 0)
         return;
     if (u->features & URING_F_CANCEL_FD) {
@@ -568,6 +991,10 @@ static void uring_finish(asock_loop *loop, struct uring *u, struct asock__op *op
             asock__timer_stop(loop, &t->timer);
     }
     asock__q_remove(&op->node);
+    if (asock__op_kind_multi(op->kind)) {
+        asock__q_remove(&op->io->enode);
+        op->eflags = 0;
+    }
     op->flags &= (uint8_t)~URING_OPF_PRIVATE;
     asock__op_finish(loop, op, res);
 }
@@ -593,6 +1020,19 @@ static int uring_op_cqe(asock_loop *loop, struct uring *u, struct asock__op *op,
     default:
         break;
     }
+    if (res == -EAGAIN && !(op->flags & (ASOCK__OPF_CANCELED | ASOCK__OPF_TIMED)) &&
+        op->kind != ASOCK__OP_POLL_IN && op->kind != ASOCK__OP_POLL_OUT) {
+        /* Several requests waited on one socket and another took what woke them (a flood
+         * with many receives pending): the call would block, so it waits again.  (The epoll
+         * engine keeps such an op queued the same way.) */
+        struct io_uring_sqe *sqe = uring_sqe(u, 1);
+        if (sqe != NULL) {
+            uring_prep(sqe, op);
+            return 0;
+        }
+    }
+    if (res == -EAGAIN && (op->flags & ASOCK__OPF_CANCELED))
+        res = -ECANCELED; /* it would have waited again: the cancel ends it */
     if (op->flags & URING_OPF_LINKED) {
         op->res = res; /* the LINK_TIMEOUT's CQE decides */
         op->flags |= URING_OPF_REAPED;
@@ -624,6 +1064,7 @@ static int uring_link_cqe(asock_loop *loop, struct uring *u, struct asock__op_ti
 struct uring_cqe_copy {
     uint64_t user_data;
     int32_t res;
+    uint32_t flags;
 };
 
 static int uring_dispatch(asock_loop *loop, struct uring *u, const struct uring_cqe_copy *c)
@@ -634,8 +1075,12 @@ static int uring_dispatch(asock_loop *loop, struct uring *u, const struct uring_
     uintptr_t ptr = (uintptr_t)(c->user_data & ~URING_TAG_MASK);
     if (ptr == 0)
         return 0; /* an internal cancel */
-    if (tag == URING_TAG_OP)
-        return uring_op_cqe(loop, u, (struct asock__op *)ptr, c->res);
+    if (tag == URING_TAG_OP) {
+        struct asock__op *op = (struct asock__op *)ptr;
+        if (asock__op_kind_multi(op->kind))
+            return uring_multi_cqe(loop, u, op, c->res, c->flags);
+        return uring_op_cqe(loop, u, op, c->res);
+    }
     if (tag == URING_TAG_LINK)
         return uring_link_cqe(loop, u, (struct asock__op_timed *)ptr, c->res);
     return 0;
@@ -656,6 +1101,7 @@ static int uring_reap(asock_loop *loop, struct uring *u)
         {
             batch[n].user_data = cqe->user_data;
             batch[n].res = cqe->res;
+            batch[n].flags = cqe->flags;
             if (++n == URING_BATCH)
                 break;
         }
@@ -677,9 +1123,11 @@ static int uring_reap(asock_loop *loop, struct uring *u)
     return completed;
 }
 
-/* Issues the cancels that found no SQE earlier. */
+/* Issues the cancels that found no SQE earlier, and arms the parked multishot ops. */
 static void uring_prepare(struct uring *u)
 {
+    if (!asock__q_empty(&u->parked))
+        uring_unpark(u);
     while (!asock__q_empty(&u->cancels)) {
         struct asock__qnode *n = asock__q_head(&u->cancels);
         struct asock__op *op = asock__container_of(n, struct asock__op, node);

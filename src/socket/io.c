@@ -4,8 +4,9 @@
  * Every operation first tries its system call (that is where synchronous completion comes from,
  * as in .NET); only when the call would block does it go to the engine.  When operations of the
  * same direction are already waiting, the new one queues behind them without trying, so data is
- * never taken out of order. */
-#include "socket.h"
+ * never taken out of order.  While a receive or accept that stays armed (multi.c) holds the read
+ * side, the other receives and accepts are refused with -EBUSY. */
+#include "multi.h"
 
 #include <limits.h>
 #include <unistd.h>
@@ -93,9 +94,13 @@ static int done(asock_args *e, asock_socket *sender)
 
 static uint32_t *pending_counter(asock_socket *s, enum asock__op_kind kind)
 {
-    bool rd = kind == ASOCK__OP_POLL_IN || kind == ASOCK__OP_ACCEPT || kind == ASOCK__OP_RECV ||
-              kind == ASOCK__OP_RECVMSG;
-    return rd ? &s->pending_in : &s->pending_out;
+    return asock__op_kind_read(kind) ? &s->pending_in : &s->pending_out;
+}
+
+/* -EBUSY when a multi operation holds s's read side. */
+static int check_read_side(asock_socket *s)
+{
+    return asock__multi_armed(s) ? -EBUSY : 0;
 }
 
 static void op_done(struct asock__op *op);
@@ -202,6 +207,12 @@ static int stream_send_step(asock_socket *s, asock_args *e, int res)
                 e->bytes_transferred = p->progress;
                 return 1;
             }
+            if (p->flags & ASOCK__AF_CANCELED) {
+                /* asock_cancel_async came while a part was being sent: stop here */
+                asock__args_set_result(e, -ECANCELED);
+                e->bytes_transferred = p->progress;
+                return 1;
+            }
         } else if (res != -EAGAIN) {
             asock__args_set_result(e, res);
             e->bytes_transferred = p->progress; /* what did go out (.NET reports it too) */
@@ -299,8 +310,6 @@ static void receive_result(asock_args *e, int res)
 
 ASOCK__HIDDEN void asock__connect_op_done(asock_args *e, int res);
 ASOCK__HIDDEN int asock__connect_finish(asock_args *e);
-ASOCK__HIDDEN asock_socket *asock__accept_wrap(asock_socket *listener, asock_args *e, int fd,
-                                               int *err);
 
 ASOCK__HIDDEN void asock__socket_op_done(struct asock__op *op);
 
@@ -445,6 +454,9 @@ int asock_accept_async(asock_socket *listener, asock_args *e)
         return -EOPNOTSUPP; /* accept needs a listening socket */
     if (e->buffer_list != NULL || (e->buffer != NULL && e->count != 0))
         return -EOPNOTSUPP; /* AcceptEx-style receive buffers: Windows only, as in .NET */
+    rc = check_read_side(listener);
+    if (rc < 0)
+        return rc;
     asock_socket *a = e->accept_socket;
     if (a != NULL && (a->loop != listener->loop || (a->flags & ~ASOCK__SF_DUAL_MODE) != 0 ||
                       a->io.inflight != 0 || a->type != SOCK_STREAM || !asock__q_empty(&a->args) ||
@@ -538,6 +550,9 @@ int asock_receive_async(asock_socket *s, asock_args *e)
         return rc;
     if (s->flags & ASOCK__SF_LISTENING)
         return -EOPNOTSUPP;
+    rc = check_read_side(s);
+    if (rc < 0)
+        return rc;
     rc = asock__args_claim(e, s, ASOCK_OP_RECEIVE);
     if (rc < 0)
         return rc;
@@ -661,6 +676,9 @@ static int receive_from(asock_socket *s, asock_args *e, asock_operation opk)
         return -EINVAL;
     if (!asock__socket_can_use_family(s, e->remote_endpoint.ip.sa.sa_family))
         return -EAFNOSUPPORT;
+    rc = check_read_side(s);
+    if (rc < 0)
+        return rc;
     if (opk == ASOCK_OP_RECEIVE_MESSAGE_FROM) {
         rc = enable_pktinfo(s);
         if (rc < 0)

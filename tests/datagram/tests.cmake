@@ -10,7 +10,7 @@ foreach(engine ${ASOCK_TEST_ENGINES})
     set(t datagram.${name}.${engine})
     if(TEST ${t})
       set_tests_properties(${t} PROPERTIES FIXTURES_REQUIRED asock_dns
-                           RESOURCE_LOCK asock_datagram_fixed_ports)
+                           RESOURCE_LOCK asock_fixed_udp_ports)
       set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT
                    "ASOCK_TEST_DNS_FILE=${CMAKE_BINARY_DIR}/tests/dnsmasq/server")
       set_property(TEST ${t} APPEND PROPERTY LABELS dns)
@@ -18,7 +18,7 @@ foreach(engine ${ASOCK_TEST_ENGINES})
   endforeach()
   if(TEST datagram.bind.${engine})
     # binds 127.0.0.10:123 (ntp)
-    set_tests_properties(datagram.bind.${engine} PROPERTIES RESOURCE_LOCK asock_datagram_fixed_ports)
+    set_tests_properties(datagram.bind.${engine} PROPERTIES RESOURCE_LOCK asock_fixed_udp_ports)
   endif()
   if(TEST datagram.multicast.${engine})
     # joins groups on lo: keep the engine variants apart so memberships never overlap

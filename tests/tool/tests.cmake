@@ -35,7 +35,7 @@ foreach(engine ${ASOCK_TEST_ENGINES})
   set_tests_properties(tool.names.${engine} PROPERTIES RESOURCE_LOCK asock_dns_srv_port)
   # _echo2._udp.svc.test's targets listen on fixed ports (127.0.0.2:5001, 127.0.0.3:5002,
   # [::1]:5002, 127.0.0.2:5003) in tool.udp_srv
-  set_tests_properties(tool.udp_srv.${engine} PROPERTIES RESOURCE_LOCK asock_dns_echo2_ports)
+  set_tests_properties(tool.udp_srv.${engine} PROPERTIES RESOURCE_LOCK asock_fixed_udp_ports)
   foreach(scenario names multicast udp_srv)
     set_tests_properties(tool.${scenario}.${engine} PROPERTIES FIXTURES_REQUIRED asock_dns)
     set_property(TEST tool.${scenario}.${engine} APPEND PROPERTY ENVIRONMENT
