@@ -313,7 +313,6 @@ static int ep_poll(asock_loop *loop, int timeout_ms)
         return -errno;
     if (n < 0)
         n = 0;
-    loop->now = asock__hrtime_ms();
     for (int i = 0; i < n; i++) {
         struct asock__io *io = ep->events[i].data.ptr;
         uint32_t ev = ep->events[i].events;
