@@ -236,6 +236,40 @@ ASOCK_EXTERN int asock_loop_post(asock_loop *loop, void (*fn)(void *arg), void *
 /* The loop's clock: milliseconds of CLOCK_MONOTONIC (the clock timers and timeouts use). */
 ASOCK_EXTERN uint64_t asock_loop_now(const asock_loop *loop);
 
+/* Holds the loop: until the matching asock_loop_unref, asock_loop_run(ASOCK_RUN_DEFAULT) keeps
+ * waiting even with nothing pending (e.g. a thread whose only input is asock_loop_post).  Holds
+ * nest.  Thread: loop thread only. */
+ASOCK_EXTERN void asock_loop_ref(asock_loop *loop);
+ASOCK_EXTERN void asock_loop_unref(asock_loop *loop);
+
+/* ---- timers ---- */
+
+typedef struct asock_timer asock_timer;
+
+/* Runs on the loop thread, from asock_loop_run, when the timer fires.  The callback may start,
+ * stop or close the timer. */
+typedef void asock_timer_fn(asock_timer *timer, void *user);
+
+/* A timer on loop (allocated by asock; release it with asock_timer_close).  0, -EINVAL, -ENOMEM,
+ * -EBADF (the loop is being freed). */
+ASOCK_EXTERN int asock_timer_new(asock_loop *loop, asock_timer **out);
+
+/* Arms t: fn(t, user) runs after timeout_ms, then every repeat_ms if repeat_ms > 0 (measured
+ * from each expiry).  Re-arms a timer that is already armed.  An armed timer is work (keeps
+ * asock_loop_run going).  0, -EINVAL (NULL t or fn, closed timer) or -ENOMEM. */
+ASOCK_EXTERN int asock_timer_start(asock_timer *t, uint64_t timeout_ms, uint64_t repeat_ms,
+                                   asock_timer_fn *fn, void *user);
+
+/* Disarms t (no effect if not armed).  Its callback does not run after this returns. */
+ASOCK_EXTERN void asock_timer_stop(asock_timer *t);
+
+/* 1 if t is armed, else 0. */
+ASOCK_EXTERN int asock_timer_active(const asock_timer *t);
+
+/* Stops t and releases it (later, from the loop: safe inside its own callback).  t must not be
+ * used afterwards.  asock_loop_free releases the timers left. */
+ASOCK_EXTERN void asock_timer_close(asock_timer *t);
+
 /* ======================================================================================
  * 3. Endpoints
  * ====================================================================================== */

@@ -59,6 +59,9 @@ ASOCK__HIDDEN void asock__timer_init(struct asock__timer *t, asock__timer_fn *cb
 ASOCK__HIDDEN int asock__timer_start(asock_loop *loop, struct asock__timer *t, uint64_t ms);
 ASOCK__HIDDEN void asock__timer_stop(asock_loop *loop, struct asock__timer *t);
 
+/* Releases every public timer left (asock_loop_free). */
+ASOCK__HIDDEN void asock__timer_close_all(asock_loop *loop);
+
 /* Milliseconds until the next timer (-1: none), for the engine's wait. */
 ASOCK__HIDDEN int asock__timer_next(const asock_loop *loop);
 /* Runs every timer whose deadline has passed; returns how many ran. */
@@ -148,6 +151,7 @@ struct asock_loop {
     struct asock__qnode tasks;        /* asock__task */
     struct asock__qnode closing;      /* asock__io whose fd is closed; closed() still to run */
     struct asock__qnode sockets;      /* every open asock_socket (for asock_loop_free) */
+    struct asock__qnode timers;       /* every public asock_timer not yet closed */
 
     /* posts */
     struct asock__wake *wake;                /* the eventfd and its engine op (src/core/post.c) */

@@ -95,6 +95,7 @@ int asock_loop_new(asock_loop **out, const asock_loop_options *opts)
     asock__q_init(&loop->tasks);
     asock__q_init(&loop->closing);
     asock__q_init(&loop->sockets);
+    asock__q_init(&loop->timers);
     loop->now = asock__hrtime_ms();
 
     rc = choose_engine(loop, loop->opts.engine);
@@ -239,6 +240,18 @@ int asock_loop_run(asock_loop *loop, int mode)
     return has_work(loop) ? 1 : 0;
 }
 
+void asock_loop_ref(asock_loop *loop)
+{
+    if (loop != NULL)
+        asock__loop_ref(loop);
+}
+
+void asock_loop_unref(asock_loop *loop)
+{
+    if (loop != NULL && loop->active > 0)
+        asock__loop_unref(loop);
+}
+
 void asock_loop_stop(asock_loop *loop)
 {
     if (loop != NULL)
@@ -260,6 +273,7 @@ void asock_loop_free(asock_loop *loop)
             loop->ext[i].shutdown(loop, loop->ext[i].data);
     }
     asock__socket_close_all(loop);
+    asock__timer_close_all(loop);
     /* Let every aborted operation complete and every posted function run.  Bounded: nothing
      * new can start on closed sockets, and the engine completes cancellations promptly. */
     for (int guard = 0; guard < 100000; guard++) {
