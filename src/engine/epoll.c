@@ -237,7 +237,8 @@ static struct asock__op *multi_head(const struct asock__io *io)
 /* Runs the operations that were waiting on q when the event came.  Operations submitted from
  * inside their callbacks wait for the next event (or are tried at once thanks to the ready bit),
  * so a callback that re-arms cannot spin here. */
-static void process(asock_loop *loop, struct asock__io *io, struct asock__qnode *q, uint16_t bit)
+static void process(asock_loop *loop, struct asock__io *io, struct asock__qnode *q, uint16_t bit,
+                    uint32_t ev)
 {
     if (asock__q_empty(q)) {
         io->ebits |= bit;
@@ -266,6 +267,13 @@ static void process(asock_loop *loop, struct asock__io *io, struct asock__qnode 
             asock__q_move(&rest, q);
             return;
         }
+        /* A stream recv that got less than it asked for emptied the socket: unless a new edge
+         * comes, the next call would say EAGAIN, so an operation submitted from the callback
+         * waits for that edge instead of trying at once.  Not when the peer's FIN (or an error)
+         * came with the event: the next recv then returns at once, and no edge will follow. */
+        if (op->kind == ASOCK__OP_RECV && res > 0 && (size_t)res < op->u.rw.len &&
+            !(op->u.rw.flags & MSG_PEEK) && !(ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+            io->ebits &= (uint16_t)~bit;
         unqueue(loop, op);
         asock__op_finish(loop, op, res);
         if (io->fd < 0 || io->closing) {
@@ -319,11 +327,11 @@ static int ep_poll(asock_loop *loop, int timeout_ms)
         if (io->fd < 0)
             continue;
         if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP))
-            process(loop, io, &io->rq, READY_IN);
+            process(loop, io, &io->rq, READY_IN, ev);
         if (io->fd < 0 || io->closing)
             continue;
         if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))
-            process(loop, io, &io->wq, READY_OUT);
+            process(loop, io, &io->wq, READY_OUT, ev);
     }
     n += run_resume(loop, ep);
     /* buffers came back during the deliveries: the starved ops may go on */

@@ -295,6 +295,13 @@ static void receive_result(asock_args *e, int res)
         e->socket_flags = 0;
         return;
     }
+    if (p->top.op.kind == ASOCK__OP_RECV) {
+        /* a short read means the socket had nothing more queued at that moment */
+        if (res > 0 && (size_t)res < p->top.op.u.rw.len)
+            p->sock->flags |= ASOCK__SF_RX_DRAINED;
+        else
+            p->sock->flags &= ~ASOCK__SF_RX_DRAINED;
+    }
     if (p->top.op.kind == ASOCK__OP_RECVMSG) {
         e->socket_flags = p->msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC);
         if (p->op == ASOCK_OP_RECEIVE_FROM || p->op == ASOCK_OP_RECEIVE_MESSAGE_FROM)
@@ -579,6 +586,17 @@ int asock_receive_async(asock_socket *s, asock_args *e)
         p->msg.msg_flags = 0;
     }
     prep_rw(e, kind, flags);
+    if (kind == ASOCK__OP_RECV && (s->flags & ASOCK__SF_RX_DRAINED) && s->pending_in == 0) {
+        /* The last read found the socket empty: a first try would almost surely say EAGAIN
+         * (request/response traffic), so go straight to the engine.  Not marked "tried": an
+         * edge that came since then makes the epoll engine try it at once. */
+        s->flags &= ~ASOCK__SF_RX_DRAINED;
+        p->top.op.io = &s->io;
+        rc = submit(s, e, kind, false);
+        if (rc < 0)
+            return failed_submit(s, e, rc);
+        return 1;
+    }
     int res = attempt(s, e, kind);
     if (res == -EAGAIN)
         return 1;

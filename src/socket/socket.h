@@ -21,6 +21,9 @@
 #define ASOCK__SF_INTERNAL    0x0100u /* opened by asock for a static connect / attempt */
 #define ASOCK__SF_SHUT_WR     0x0200u /* the user shut the write side down */
 #define ASOCK__SF_FAST_OPEN   0x0400u /* TCP_FASTOPEN_CONNECT is on */
+#define ASOCK__SF_RX_DRAINED                                        \
+    0x0800u /* the last stream receive read less than it asked for: \
+               the next one goes to the engine without a first try */
 
 /* Options that a socket remembers so a new descriptor (connect by name, reuse) gets them again. */
 struct asock__sockopts {

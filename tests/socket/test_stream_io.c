@@ -343,6 +343,85 @@ static void send_to_closed_peer_no_sigpipe(void **state)
     signal(SIGPIPE, old);
 }
 
+/* Data and the peer's FIN arrive together: a receive gets the data with a short read, and the
+ * next receive must still complete (0 bytes, Success) although no new readiness edge will come.
+ * (A regression: the epoll engine took every short read for "the socket is empty".) */
+struct fin_ctx {
+    asock_loop *loop;
+    char buf[64];
+    int calls;
+    size_t got[4];
+    asock_socket_error err[4];
+};
+
+static void on_fin_recv(asock_socket *sender, asock_args *e)
+{
+    struct fin_ctx *c = e->user_token;
+    c->got[c->calls] = e->bytes_transferred;
+    c->err[c->calls] = e->socket_error;
+    c->calls++;
+    /* re-arm from inside the callback until the end of the stream */
+    if (e->socket_error == ASOCK_SUCCESS && e->bytes_transferred > 0 && c->calls < 4) {
+        int rc = asock_receive_async(sender, e);
+        assert_true(rc == 0 || rc == 1);
+        if (rc == 0) {
+            c->got[c->calls] = e->bytes_transferred;
+            c->err[c->calls] = e->socket_error;
+            c->calls++;
+        }
+    }
+}
+
+static void short_read_then_fin_completes(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 2; round++) {
+        asock_loop *loop = asock_t_loop();
+        asock_socket *s;
+        int peer;
+        asock_t_connected_pair(loop, AF_INET, &s, &peer);
+        struct fin_ctx c;
+        memset(&c, 0, sizeof(c));
+        c.loop = loop;
+        asock_args e;
+        asock_t_args(&e, on_fin_recv, &c);
+        assert_int_equal(asock_args_set_buffer(&e, c.buf, 0, sizeof(c.buf)), 0);
+        if (round == 0) {
+            /* pending first, then data + FIN in one go */
+            assert_int_equal(asock_receive_async(s, &e), 1);
+            asock_t_write_all(peer, "tail", 4);
+            shutdown(peer, SHUT_WR);
+        } else {
+            /* data + FIN already there: the first receive completes synchronously */
+            asock_t_write_all(peer, "tail", 4);
+            shutdown(peer, SHUT_WR);
+            assert_int_equal(asock_t_wait_readable(asock_socket_fd(s), 2000), 1);
+            int rc = asock_receive_async(s, &e);
+            assert_int_equal(rc, 0);
+            assert_int_equal(e.bytes_transferred, 4);
+            c.got[0] = 4;
+            c.calls = 1;
+            /* the next receive after that short read */
+            rc = asock_receive_async(s, &e);
+            assert_true(rc == 0 || rc == 1);
+            if (rc == 0) {
+                c.got[1] = e.bytes_transferred;
+                c.err[1] = e.socket_error;
+                c.calls = 2;
+            }
+        }
+        for (int i = 0; i < 200 && c.calls < 2; i++)
+            asock_loop_run(loop, ASOCK_RUN_NOWAIT), asock_t_spin(loop, 5);
+        assert_int_equal(c.calls, 2);
+        assert_int_equal(c.got[0], 4);
+        assert_int_equal(c.err[1], ASOCK_SUCCESS);
+        assert_int_equal(c.got[1], 0);
+        asock_socket_close(s);
+        asock_t_close_fd(peer);
+        asock_t_end(loop);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -354,6 +433,7 @@ int main(void)
         cmocka_unit_test(buffer_list_send_and_receive),
         cmocka_unit_test(receive_after_reset),
         cmocka_unit_test(send_to_closed_peer_no_sigpipe),
+        cmocka_unit_test(short_read_then_fin_completes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
