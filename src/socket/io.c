@@ -153,7 +153,14 @@ static int attempt(asock_socket *s, asock_args *e, enum asock__op_kind kind)
     struct asock__op *op = &p->top.op;
     op->io = &s->io;
     bool tried = false;
-    if (*pending_counter(s, kind) == 0) {
+    /* A receive re-armed inside the callback of the receive that just completed on this socket
+     * (request/response traffic) would almost surely get EAGAIN: it goes to the engine without
+     * the try.  Nothing is missed: data that came meanwhile is seen by the engine (the epoll
+     * engine tries at once when an edge arrived; io_uring's kernel performs the call).  Any
+     * other receive tries first, as .NET does, so data already there completes synchronously. */
+    bool skip =
+        (kind == ASOCK__OP_RECV || kind == ASOCK__OP_RECVMSG) && (s->flags & ASOCK__SF_IN_RX_CB);
+    if (*pending_counter(s, kind) == 0 && !skip) {
         int res = asock__op_try(op);
         if (res != -EAGAIN)
             return res;
@@ -295,13 +302,6 @@ static void receive_result(asock_args *e, int res)
         e->socket_flags = 0;
         return;
     }
-    if (p->top.op.kind == ASOCK__OP_RECV) {
-        /* a short read means the socket had nothing more queued at that moment */
-        if (res > 0 && (size_t)res < p->top.op.u.rw.len)
-            p->sock->flags |= ASOCK__SF_RX_DRAINED;
-        else
-            p->sock->flags &= ~ASOCK__SF_RX_DRAINED;
-    }
     if (p->top.op.kind == ASOCK__OP_RECVMSG) {
         e->socket_flags = p->msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC);
         if (p->op == ASOCK_OP_RECEIVE_FROM || p->op == ASOCK_OP_RECEIVE_MESSAGE_FROM)
@@ -383,7 +383,10 @@ static void op_done(struct asock__op *op)
         if ((p->flags & ASOCK__AF_ZERO_RECV) && op->kind == ASOCK__OP_POLL_IN)
             res = 0;
         receive_result(e, res);
+        /* (s stays valid after the callback even if it closes s: released from the loop) */
+        s->flags |= ASOCK__SF_IN_RX_CB;
         done(e, s);
+        s->flags &= ~ASOCK__SF_IN_RX_CB;
         return;
     default:
         asock__args_set_result(e, res);
@@ -586,17 +589,6 @@ int asock_receive_async(asock_socket *s, asock_args *e)
         p->msg.msg_flags = 0;
     }
     prep_rw(e, kind, flags);
-    if (kind == ASOCK__OP_RECV && (s->flags & ASOCK__SF_RX_DRAINED) && s->pending_in == 0) {
-        /* The last read found the socket empty: a first try would almost surely say EAGAIN
-         * (request/response traffic), so go straight to the engine.  Not marked "tried": an
-         * edge that came since then makes the epoll engine try it at once. */
-        s->flags &= ~ASOCK__SF_RX_DRAINED;
-        p->top.op.io = &s->io;
-        rc = submit(s, e, kind, false);
-        if (rc < 0)
-            return failed_submit(s, e, rc);
-        return 1;
-    }
     int res = attempt(s, e, kind);
     if (res == -EAGAIN)
         return 1;

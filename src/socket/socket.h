@@ -21,9 +21,9 @@
 #define ASOCK__SF_INTERNAL    0x0100u /* opened by asock for a static connect / attempt */
 #define ASOCK__SF_SHUT_WR     0x0200u /* the user shut the write side down */
 #define ASOCK__SF_FAST_OPEN   0x0400u /* TCP_FASTOPEN_CONNECT is on */
-#define ASOCK__SF_RX_DRAINED                                        \
-    0x0800u /* the last stream receive read less than it asked for: \
-               the next one goes to the engine without a first try */
+/* inside the completion callback of a receive on this socket: a receive started now (re-armed
+ * by the callback) skips its first try, because the call just before found nothing more */
+#define ASOCK__SF_IN_RX_CB 0x0800u
 
 /* Options that a socket remembers so a new descriptor (connect by name, reuse) gets them again. */
 struct asock__sockopts {
