@@ -1,7 +1,11 @@
 #!/bin/sh
 # Builds asock and runs the whole test suite: a RelWithDebInfo build with -Werror, then an
-# AddressSanitizer + UndefinedBehaviorSanitizer build; every behavioural test on both engines.
-# Usage: scripts/test.sh            (set ASOCK_TEST_SKIP_SANITIZE=1 to skip the sanitizer build)
+# AddressSanitizer + UndefinedBehaviorSanitizer build (every behavioural test on both engines,
+# and io_uring once more with every optional feature off), then ThreadSanitizer on the loop and
+# race tests, valgrind memcheck on the epoll-engine tests, a short run of every fuzz target, and
+# the format check.
+# Usage: scripts/test.sh   (ASOCK_TEST_SKIP_SANITIZE / _TSAN / _VALGRIND / _FUZZ=1 skip a step;
+#                           ASOCK_TEST_FUZZ_SECONDS sets the fuzz run per target, default 30)
 set -eu
 cd "$(dirname "$0")/.."
 TOP=$(pwd)
@@ -24,6 +28,19 @@ if [ "${ASOCK_TEST_SKIP_SANITIZE:-0}" != 1 ]; then
     (cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
         LSAN_OPTIONS=suppressions=$TOP/tests/lsan.supp \
         UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest $CTEST_ARGS)
+fi
+if [ "${ASOCK_TEST_SKIP_TSAN:-0}" != 1 ]; then
+    echo "== ThreadSanitizer: loop, posts from threads, stress and race tests"
+    BUILD=build/tsan sh scripts/tsan.sh
+fi
+if [ "${ASOCK_TEST_SKIP_VALGRIND:-0}" != 1 ]; then
+    echo "== valgrind memcheck: the epoll-engine tests"
+    sh scripts/valgrind.sh
+fi
+if [ "${ASOCK_TEST_SKIP_FUZZ:-0}" != 1 ]; then
+    # a short run of every libFuzzer target (longer runs by hand: scripts/fuzz.sh 3600)
+    echo "== fuzz: ${ASOCK_TEST_FUZZ_SECONDS:-30} s per target"
+    BUILD=build/fuzz sh scripts/fuzz.sh "${ASOCK_TEST_FUZZ_SECONDS:-30}"
 fi
 echo "== format"
 sh scripts/check-format.sh
