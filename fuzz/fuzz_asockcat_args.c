@@ -117,10 +117,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int socktype = o->udp ? SOCK_DGRAM : SOCK_STREAM;
         lib_accepts_service("SERVICE", o->service, socktype, o->listen);
         lib_accepts_service("-p", o->src_service, socktype, true);
-        /* Known and reported (docs/RELIABILITY.md, finding F1): c-ares 1.18 takes no scope id
-         * in a server list, while asockcat accepts "fe80::1%lo"; such a run fails later with
-         * NoRecovery instead of exit status 2.  Skipped here until asockcat refuses it. */
-        if (o->dns_server != NULL && strchr(o->dns_server, '%') == NULL) {
+        /* Every --dns-server asockcat accepts must be one c-ares takes (finding F1 in
+         * docs/RELIABILITY.md: scoped addresses are now refused with exit status 2). */
+        if (o->dns_server != NULL) {
             int st = ares_set_servers_ports_csv(g_channel, o->dns_server);
             if (st != ARES_SUCCESS) {
                 fprintf(stderr, "asockcat normalised --dns-server to '%s', c-ares refuses it: %s\n",

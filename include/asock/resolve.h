@@ -121,8 +121,9 @@ typedef uint32_t asock_random_fn(void *user);
 ASOCK_EXTERN int asock_resolve_set_random(asock_loop *loop, asock_random_fn *fn, void *user);
 
 /* The resolver's SocketError for a c-ares status (errors.md): ARES_ENOTFOUND -> HOST_NOT_FOUND,
- * ARES_ENODATA -> NO_DATA, ARES_ETIMEOUT / ARES_ESERVFAIL / ARES_ECONNREFUSED -> TRY_AGAIN,
- * ARES_EREFUSED / ARES_EFORMERR -> NO_RECOVERY, ARES_SUCCESS -> SUCCESS, ... */
+ * ARES_ENODATA -> NO_DATA, ARES_ETIMEOUT / ARES_ESERVFAIL / ARES_ECONNREFUSED -> TRY_AGAIN
+ * (c-ares 1.18 reports a server's SERVFAIL and REFUSED answers as ARES_ECONNREFUSED), ARES_EREFUSED
+ * / ARES_EFORMERR -> NO_RECOVERY, ARES_SUCCESS -> SUCCESS, ... */
 ASOCK_EXTERN asock_socket_error asock_resolve_error_from_status(int resolver_code);
 
 /* ---- connect by host name + service name ----

@@ -498,8 +498,8 @@ static void on_family(struct asock__hostlookup *hl, int family)
         int st = asock__hostlookup_status(hl);
         if (st != ARES_SUCCESS) {
             nc->res_status = st;
-            nc->res_error = asock__ares_error(st);
             nc->res_detail = "the host name did not resolve";
+            nc->res_error = asock__resolver_error(nc->loop, st, &nc->res_detail);
         }
     }
     if (nc->phase == PH_CONNECTING) {

@@ -304,6 +304,8 @@ static void decide(asock_resolve *q, asock_socket_error err, int code, const cha
     if (q->state != REQ_RUNNING)
         return;
     q->state = REQ_DECIDED;
+    if (code == ARES_ECONNREFUSED)
+        err = asock__resolver_error(q->loop, code, &detail);
     q->error = err;
     q->code = code;
     q->detail = detail;
@@ -323,7 +325,8 @@ static const char *host_detail(int st)
     case ARES_ESERVFAIL:
         return "c-ares: ESERVFAIL (the DNS server failed)";
     case ARES_ECONNREFUSED:
-        return "c-ares: ECONNREFUSED (the DNS server could not be reached)";
+        return "c-ares: ECONNREFUSED (no DNS server gave an answer: unreachable, SERVFAIL or "
+               "REFUSED)";
     case ARES_EREFUSED:
         return "c-ares: EREFUSED (the DNS server refused the query)";
     case ARES_EDESTRUCTION:

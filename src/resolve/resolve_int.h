@@ -17,6 +17,12 @@ struct asock__resolver;
 /* The loop's resolver state, created on first use (no c-ares channel yet).  NULL on ENOMEM. */
 ASOCK__HIDDEN struct asock__resolver *asock__resolver_get(asock_loop *loop);
 
+/* The SocketError of a c-ares status on this loop: as asock__ares_error, except that a query
+ * that failed because no socket could be opened (the descriptor limit) is TOO_MANY_OPEN_SOCKETS
+ * (then *detail, when detail is not NULL, says so). */
+ASOCK__HIDDEN asock_socket_error asock__resolver_error(asock_loop *loop, int status,
+                                                       const char **detail);
+
 /* A random uint32_t from the loop's source (asock_resolve_set_random). */
 ASOCK__HIDDEN uint32_t asock__resolver_random(struct asock__resolver *r);
 

@@ -54,6 +54,7 @@ struct asock__resolver {
     void *rnd_user;
     uint64_t rng; /* xorshift64* state of the default source */
     const char *service_slot;
+    int socket_errno; /* errno of the last failed socket() c-ares asked for (0: the last worked) */
 };
 
 enum ticket_kind {
@@ -293,11 +294,36 @@ static void on_sock_closed(struct asock__io *io)
 
 static ares_socket_t rs_socket(int domain, int type, int protocol, void *user)
 {
-    ASOCK__UNUSED(user);
+    struct asock__resolver *r = user;
     /* c-ares configures nothing on sockets it did not open itself: make them non-blocking and
      * close-on-exec here. */
     int fd = socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+    /* c-ares turns a failed socket() into "server unreachable" (ECONNREFUSED): remember why, so
+     * the descriptor limit is reported as such */
+    r->socket_errno = fd < 0 ? errno : 0;
     return fd < 0 ? ARES_SOCKET_BAD : fd;
+}
+
+asock_socket_error asock__resolver_error(asock_loop *loop, int status, const char **detail)
+{
+    if (status != ARES_ECONNREFUSED)
+        return asock__ares_error(status);
+    struct asock__resolver *r = loop->ext[ASOCK__SLOT_RESOLVER].data;
+    int err = r != NULL ? r->socket_errno : 0;
+    if (err != EMFILE && err != ENFILE) {
+        /* c-ares also opens descriptors of its own (the hosts file, its address-sorting
+         * probes): see whether one can be had now (a rare, failure-only path) */
+        int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        err = fd < 0 ? errno : 0;
+        if (fd >= 0)
+            close(fd);
+    }
+    if (err == EMFILE || err == ENFILE) {
+        if (detail != NULL)
+            *detail = "c-ares: no socket for the DNS query (too many open files)";
+        return ASOCK_ERR_TOO_MANY_OPEN_SOCKETS;
+    }
+    return asock__ares_error(status);
 }
 
 static int rs_close(ares_socket_t fd, void *user)

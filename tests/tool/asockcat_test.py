@@ -457,6 +457,7 @@ def s_usage():
         (["--dns-server", "1.2.3", "127.0.0.1", p], "not an IP address"),
         (["--dns-server", "127.0.0.1:99999", "127.0.0.1", p], "out of range"),
         (["--dns-server", "[::1", "127.0.0.1", p], "not IP[:PORT]"),
+        (["--dns-server", "fe80::1%lo", "127.0.0.1", p], "scoped address"),
         (["--engine", "kqueue", "127.0.0.1", p], "not an engine"),
         (["--send-only", "--recv-only", "127.0.0.1", p], "exclude each other"),
         (["-k", "127.0.0.1", p], "-k only goes with -l"),

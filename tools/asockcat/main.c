@@ -273,6 +273,10 @@ static const char *parse_dns_server(const char *s)
     }
     if (asock_endpoint_ip(&ep, ip, 0) != 0)
         usage_error("--dns-server: '%s' is not an IP address (IP[:PORT], IPv6 in brackets)", ip);
+    if (strchr(ip, '%') != NULL)
+        usage_error("--dns-server: '%s': a scoped address (%%interface) cannot name a DNS server "
+                    "(the resolver refuses scope ids)",
+                    ip);
     unsigned long p = 53;
     if (port != NULL) {
         if (!all_digits(port))
