@@ -292,3 +292,32 @@ void asock_t_args(asock_args *e, asock_completed_fn *cb, void *token)
     e->completed = cb;
     e->user_token = token;
 }
+
+int asock_t_dns_env(const char *key, char *buf, size_t len)
+{
+    const char *direct = getenv("ASOCK_TEST_DNS");
+    if (strcmp(key, "dns") == 0 && direct != NULL && direct[0] != '\0') {
+        snprintf(buf, len, "%s", direct);
+        return 0;
+    }
+    const char *file = getenv("ASOCK_TEST_DNS_FILE");
+    if (file == NULL)
+        return -1;
+    FILE *f = fopen(file, "r");
+    if (f == NULL)
+        return -1;
+    char line[256];
+    size_t klen = strlen(key);
+    int rc = -1;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (strncmp(line, key, klen) == 0 && line[klen] == '=') {
+            char *v = line + klen + 1;
+            v[strcspn(v, "\r\n")] = '\0';
+            snprintf(buf, len, "%s", v);
+            rc = 0;
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}

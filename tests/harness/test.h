@@ -52,6 +52,10 @@ int asock_t_wait_readable(int fd, int timeout_ms);
 /* An initialised args with completed = cb and user_token = token. */
 void asock_t_args(asock_args *e, asock_completed_fn *cb, void *token);
 
+/* Reads KEY from the DNS fixture's file (ASOCK_TEST_DNS_FILE, KEY=VALUE lines written by
+ * tests/resolve/dnsmasq.sh); for "dns", ASOCK_TEST_DNS=ip:port takes precedence.  0 or -1. */
+int asock_t_dns_env(const char *key, char *buf, size_t len);
+
 /* Engine name the test runs on ("epoll", "io_uring"), for messages. */
 const char *asock_t_engine(void);
 
