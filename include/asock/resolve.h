@@ -120,6 +120,16 @@ typedef uint32_t asock_random_fn(void *user);
  * Thread: loop thread only. */
 ASOCK_EXTERN int asock_resolve_set_random(asock_loop *loop, asock_random_fn *fn, void *user);
 
+/* How a service string resolves, without the network (the same rules asock_resolve_async and
+ * the datagram layer use): a number 1..65535 (ASOCK_SERVICE_NUMBER), else the services database
+ * for socktype's protocol, "udp" for SOCK_DGRAM and "tcp" otherwise (ASOCK_SERVICE_DATABASE);
+ * *port (host byte order) is set in both cases.  A valid name found in neither would be a DNS
+ * SRV query (ASOCK_SERVICE_SRV; *port untouched).  With allow_zero, "" and "0" mean port 0 (the
+ * local side: the system picks).  Returns the asock_service_source, or -EINVAL (NULL, empty,
+ * "0" without allow_zero, a number above 65535, not a valid service name).  Thread-safe. */
+ASOCK_EXTERN int asock_service_lookup(const char *service, int socktype, int allow_zero,
+                                      uint16_t *port);
+
 /* The resolver's SocketError for a c-ares status (errors.md): ARES_ENOTFOUND -> HOST_NOT_FOUND,
  * ARES_ENODATA -> NO_DATA, ARES_ETIMEOUT / ARES_ESERVFAIL / ARES_ECONNREFUSED -> TRY_AGAIN
  * (c-ares 1.18 reports a server's SERVFAIL and REFUSED answers as ARES_ECONNREFUSED), ARES_EREFUSED

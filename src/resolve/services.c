@@ -135,3 +135,19 @@ int asock__srv_qname(char *out, size_t len, const char *service, int socktype, c
         return -EINVAL;
     return 0;
 }
+
+int asock_service_lookup(const char *service, int socktype, int allow_zero, uint16_t *port)
+{
+    if (service == NULL || port == NULL)
+        return -EINVAL;
+    if (service[0] == '\0' && !allow_zero)
+        return -EINVAL;
+    uint16_t p = 0;
+    int rc = asock__service_port(service, socktype, allow_zero != 0, &p);
+    if (rc < 0)
+        return rc == -ENOMEM ? -ENOMEM : -EINVAL;
+    if (rc == 0)
+        return ASOCK_SERVICE_SRV;
+    *port = p;
+    return rc == 1 ? ASOCK_SERVICE_NUMBER : ASOCK_SERVICE_DATABASE;
+}

@@ -160,13 +160,37 @@ static void srv_names(void **state)
     assert_int_equal(asock__srv_qname(q, 10, "stun", SOCK_DGRAM, "contoso.com"), -EINVAL);
 }
 
+/* The public classification of a service string (what asockcat validates with). */
+static void service_lookup_public(void **state)
+{
+    (void)state;
+    uint16_t port = 7;
+    assert_int_equal(asock_service_lookup("80", SOCK_STREAM, 0, &port), ASOCK_SERVICE_NUMBER);
+    assert_int_equal(port, 80);
+    assert_int_equal(asock_service_lookup("ntp", SOCK_DGRAM, 0, &port), ASOCK_SERVICE_DATABASE);
+    assert_int_equal(port, 123);
+    port = 7;
+    /* ntp is UDP-only in the services database: for a stream it would be an SRV name */
+    assert_int_equal(asock_service_lookup("ntp", SOCK_STREAM, 0, &port), ASOCK_SERVICE_SRV);
+    assert_int_equal(port, 7);
+    assert_int_equal(asock_service_lookup("0", SOCK_STREAM, 0, &port), -EINVAL);
+    assert_int_equal(asock_service_lookup("", SOCK_STREAM, 0, &port), -EINVAL);
+    assert_int_equal(asock_service_lookup("0", SOCK_DGRAM, 1, &port), ASOCK_SERVICE_NUMBER);
+    assert_int_equal(port, 0);
+    assert_int_equal(asock_service_lookup("70000", SOCK_STREAM, 0, &port), -EINVAL);
+    assert_int_equal(asock_service_lookup("-x", SOCK_STREAM, 0, &port), -EINVAL);
+    assert_int_equal(asock_service_lookup("a b", SOCK_STREAM, 0, &port), -EINVAL);
+    assert_int_equal(asock_service_lookup(NULL, SOCK_STREAM, 0, &port), -EINVAL);
+    assert_int_equal(asock_service_lookup("80", SOCK_STREAM, 0, NULL), -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(priority_order),      cmocka_unit_test(weighted_draw),
-        cmocka_unit_test(weight_distribution), cmocka_unit_test(root_target),
-        cmocka_unit_test(all_zero_weights),    cmocka_unit_test(service_ports),
-        cmocka_unit_test(srv_names),
+        cmocka_unit_test(service_lookup_public), cmocka_unit_test(priority_order),
+        cmocka_unit_test(weighted_draw),         cmocka_unit_test(weight_distribution),
+        cmocka_unit_test(root_target),           cmocka_unit_test(all_zero_weights),
+        cmocka_unit_test(service_ports),         cmocka_unit_test(srv_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -149,54 +149,19 @@ static bool all_digits(const char *s)
     return true;
 }
 
-/* A service name as the resolver takes it (RFC 6335 §5.1 letters, digits and '-', plus '_' and
- * the dotted hierarchical form): at least one letter, no '-' at either end of a label. */
-static bool service_name_ok(const char *s)
-{
-    size_t label = 0;
-    bool letter = false;
-    char prev = '.';
-    for (; *s != '\0'; s++) {
-        char c = *s;
-        if (c == '.') {
-            if (label == 0 || prev == '-')
-                return false;
-            label = 0;
-            prev = c;
-            continue;
-        }
-        bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-        if (!alpha && !(c >= '0' && c <= '9') && c != '-' && c != '_')
-            return false;
-        if (c == '-' && label == 0)
-            return false;
-        letter = letter || alpha;
-        if (++label > 62)
-            return false;
-        prev = c;
-    }
-    return label != 0 && prev != '-' && letter;
-}
-
+/* The library decides what a service is (asock_service_lookup); this only words the refusal. */
 static void check_service(const char *what, const char *s, bool allow_zero)
 {
     if (s[0] == '\0')
         usage_error("%s: empty service", what);
-    if (all_digits(s)) {
-        unsigned long v = 0;
-        for (const char *p = s; *p != '\0'; p++) {
-            v = v * 10u + (unsigned long)(*p - '0');
-            if (v > 65535u)
-                usage_error("%s: port %s is out of range (1-65535)", what, s);
-        }
-        if (v == 0 && !allow_zero)
-            usage_error("%s: port 0 is not a port to connect to (1-65535)", what);
+    uint16_t port = 0;
+    if (asock_service_lookup(s, SOCK_STREAM, allow_zero, &port) >= 0)
         return;
-    }
-    if (s[0] == '-' && all_digits(s + 1))
+    if (strcmp(s, "0") == 0 || (all_digits(s) && strspn(s, "0") == strlen(s)))
+        usage_error("%s: port 0 is not a port to connect to (1-65535)", what);
+    if (all_digits(s) || (s[0] == '-' && all_digits(s + 1)))
         usage_error("%s: port %s is out of range (1-65535)", what, s);
-    if (!service_name_ok(s))
-        usage_error("%s: '%s' is neither a port number nor a valid service name", what, s);
+    usage_error("%s: '%s' is neither a port number nor a valid service name", what, s);
 }
 
 static void check_host(const char *what, const char *h, int family)

@@ -20,30 +20,19 @@ struct req {
     bool passive;
 };
 
-static bool all_digits(const char *s)
-{
-    if (*s == '\0')
-        return false;
-    for (; *s != '\0'; s++) {
-        if (*s < '0' || *s > '9')
-            return false;
-    }
-    return true;
-}
-
 /* -v: where the service's port is going to come from (the resolver does the real work). */
 static void trace_service(const char *host, const char *service, int socktype, bool passive)
 {
     const char *proto = socktype == SOCK_DGRAM ? "udp" : "tcp";
-    if (service == NULL || all_digits(service)) {
+    uint16_t port = 0;
+    int src = asock_service_lookup(service != NULL ? service : "0", socktype, 1, &port);
+    if (src == ASOCK_SERVICE_NUMBER) {
         acat_verbose("service %s: a port number", service != NULL ? service : "0");
         return;
     }
-    char buf[1024];
-    struct servent ent, *res = NULL;
-    if (getservbyname_r(service, proto, &ent, buf, sizeof(buf), &res) == 0 && res != NULL) {
+    if (src == ASOCK_SERVICE_DATABASE) {
         acat_verbose("service %s: services database (%s) -> port %u", service, proto,
-                     (unsigned)ntohs((uint16_t)res->s_port));
+                     (unsigned)port);
         return;
     }
     if (passive || host == NULL) {
