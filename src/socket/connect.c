@@ -61,7 +61,12 @@ static int connected(asock_socket *s, asock_args *e)
         return 1;
     }
     prepare_data(e);
-    return asock__stream_send_start(s, e);
+    /* the data goes first: sends started meanwhile wait behind it */
+    s->flags |= ASOCK__SF_SENDING;
+    int r = asock__stream_send_start(s, e);
+    if (r)
+        s->flags &= ~ASOCK__SF_SENDING; /* no callback ran, so nothing is held */
+    return r;
 }
 
 /* The kernel may still be connecting (timeout, cancel): drop the half-open connection so the

@@ -349,6 +349,7 @@ static void op_done(struct asock__op *op)
         } else if (stream_send_step(s, e, res)) {
             /* the data sent with the connect (S6) is out */
             asock__connect_finish(e);
+            asock__send_next(s);
         }
         return;
     case ASOCK_OP_ACCEPT: {
@@ -371,9 +372,12 @@ static void op_done(struct asock__op *op)
         if (s->type == SOCK_STREAM && p->op == ASOCK_OP_SEND) {
             if (!stream_send_step(s, e, res))
                 return;
-        } else {
-            asock__args_set_result(e, res);
+            e->socket_flags = 0;
+            done(e, s);
+            asock__send_next(s);
+            return;
         }
+        asock__args_set_result(e, res);
         e->socket_flags = 0;
         done(e, s);
         return;
@@ -393,6 +397,54 @@ static void op_done(struct asock__op *op)
         done(e, s);
         return;
     }
+}
+
+/* ---- stream sends waiting behind the running one ---- */
+
+static asock_args *first_held(asock_socket *s)
+{
+    for (struct asock__qnode *n = asock__q_head(&s->args); n != &s->args; n = n->next) {
+        struct asock__args_priv *p = asock__container_of(n, struct asock__args_priv, snode);
+        if (p->flags & ASOCK__AF_HELD)
+            return asock__container_of((void *)p, asock_args, priv_);
+    }
+    return NULL;
+}
+
+void asock__send_next(asock_socket *s)
+{
+    for (;;) {
+        asock_args *e = (s->flags & ASOCK__SF_CLOSING) ? NULL : first_held(s);
+        if (e == NULL) {
+            /* (a close aborts the held ones itself) */
+            s->flags &= ~ASOCK__SF_SENDING;
+            return;
+        }
+        asock__priv(e)->flags &= (uint8_t)~ASOCK__AF_HELD;
+        if (!asock__stream_send_start(s, e))
+            return; /* in the engine: its completion calls us again */
+        e->socket_flags = 0;
+        done(e, s); /* it was pending: its callback runs now */
+    }
+}
+
+static void held_aborted(struct asock__task *t)
+{
+    struct asock__args_priv *p = asock__container_of(t, struct asock__args_priv, task);
+    asock_args *e = asock__container_of((void *)p, asock_args, priv_);
+    done(e, p->sock);
+}
+
+void asock__send_abort_held(asock_args *e)
+{
+    struct asock__args_priv *p = asock__priv(e);
+    if (!(p->flags & ASOCK__AF_HELD))
+        return;
+    p->flags &= (uint8_t)~ASOCK__AF_HELD;
+    asock__args_set_error(e, ASOCK_ERR_OPERATION_ABORTED, ECANCELED, "operation aborted");
+    e->socket_flags = 0;
+    asock__task_init(&p->task, held_aborted);
+    asock__loop_defer(p->sock->loop, &p->task);
 }
 
 /* Completes e synchronously (0) or leaves it pending (1), after attempt() said res. */
@@ -520,8 +572,16 @@ int asock_send_async(asock_socket *s, asock_args *e)
     p->msg.msg_control = NULL;
     p->msg.msg_controllen = 0;
     if (s->type == SOCK_STREAM) {
+        if (s->flags & ASOCK__SF_SENDING) {
+            /* another stream send is running: wait behind it, so bytes never interleave */
+            p->flags |= ASOCK__AF_HELD;
+            asock__args_pend(e);
+            return 1;
+        }
+        s->flags |= ASOCK__SF_SENDING;
         if (!asock__stream_send_start(s, e))
             return 1;
+        s->flags &= ~ASOCK__SF_SENDING; /* nothing was held meanwhile: no callback ran */
         e->socket_flags = 0;
         return done(e, s);
     }

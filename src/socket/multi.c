@@ -162,6 +162,11 @@ void asock_cancel_async(asock_args *e)
         asock_cancel_connect_async(e);
         return;
     }
+    if (p->flags & ASOCK__AF_HELD) {
+        /* a stream send still waiting behind another: nothing of it went out */
+        asock__send_abort_held(e);
+        return;
+    }
     struct asock__op *op = &p->top.op;
     if (!(p->flags & ASOCK__AF_PENDING) || p->sock == NULL || !(op->flags & ASOCK__OPF_SUBMITTED))
         return; /* not pending, or its completion is already on its way */

@@ -104,6 +104,8 @@ void asock_socket_close(asock_socket *s)
         asock_args *e = asock__container_of((void *)p, asock_args, priv_);
         if (p->name_connect != NULL)
             asock__name_connect_abort(e);
+        else if (p->flags & ASOCK__AF_HELD)
+            asock__send_abort_held(e);
         q = next;
     }
     asock__engine_close(s->loop, &s->io, socket_closed);

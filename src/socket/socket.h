@@ -24,6 +24,8 @@
 /* inside the completion callback of a receive on this socket: a receive started now (re-armed
  * by the callback) skips its first try, because the call just before found nothing more */
 #define ASOCK__SF_IN_RX_CB 0x0800u
+/* a stream send is running (in the engine, or being started): later sends wait behind it */
+#define ASOCK__SF_SENDING 0x1000u
 
 /* Options that a socket remembers so a new descriptor (connect by name, reuse) gets them again. */
 struct asock__sockopts {
@@ -62,6 +64,7 @@ enum asock__args_state {
 #define ASOCK__AF_STATIC       0x08u /* asock_loop_connect_async: the socket is asock's */
 #define ASOCK__AF_ZERO_RECV    0x10u /* a receive with an empty buffer (readiness probe) */
 #define ASOCK__AF_ABORTED      0x20u /* completed by a close: report OPERATION_ABORTED */
+#define ASOCK__AF_HELD         0x40u /* a stream send waiting behind the running one (pending) */
 
 struct asock__args_priv {
     uint32_t magic;
@@ -146,6 +149,18 @@ ASOCK__HIDDEN int asock__args_finish(asock_args *e, asock_socket *sender);
 /* Finish e later, from loop (deferred task): used where a completion is found inside a call
  * that already returned 1, or inside a cancel/close. */
 ASOCK__HIDDEN void asock__args_finish_later(asock_args *e, asock_loop *loop);
+
+/* ---- stream sends: one at a time per socket, in the order they were started ----
+ * A stream send may go out in pieces; a second send given to the kernel between two pieces would
+ * interleave its bytes with the first's.  So only one stream send per socket runs (SF_SENDING);
+ * the others wait, pending, on the socket's args list with AF_HELD and start in order. */
+
+/* Starts the oldest held send of s, and the next ones while they complete at once (their
+ * callbacks run); clears SF_SENDING when none is left.  Called when the running send ended. */
+ASOCK__HIDDEN void asock__send_next(asock_socket *s);
+
+/* Ends held send e with OPERATION_ABORTED from the loop (socket closed, or cancelled). */
+ASOCK__HIDDEN void asock__send_abort_held(asock_args *e);
 
 /* ---- socket internals for the layers above ---- */
 

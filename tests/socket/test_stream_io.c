@@ -233,6 +233,116 @@ static void large_send_completes_once_with_all_bytes(void **state)
     free(data);
 }
 
+/* Several sends started back to back on one stream, each too big for one call: the bytes reach
+ * the peer in the order the sends were started (.NET queues them), never interleaved, also when
+ * a send goes out in pieces and when one is a buffer_list (sendmsg).  Each completes once with
+ * all its bytes. */
+static void concurrent_sends_keep_their_order(void **state)
+{
+    (void)state;
+    asock_loop *loop = asock_t_loop();
+    asock_socket *s;
+    int peer;
+    asock_t_connected_pair(loop, AF_INET, &s, &peer);
+    asock_t_assert_rc(asock_socket_set_option(s, ASOCK_OPT_SEND_BUFFER, 16384), 0);
+
+    enum {
+        NSEND = 5
+    };
+
+    const size_t part = 300000;
+    unsigned char *data[NSEND];
+    asock_t_op op[NSEND];
+    struct iovec list[3];
+    for (int i = 0; i < NSEND; i++) {
+        data[i] = malloc(part);
+        assert_non_null(data[i]);
+        asock_t_fill(data[i], part, 20u + (unsigned)i);
+        asock_t_op_init(&op[i]);
+        if (i == 2) {
+            /* the middle one as three pieces: the sendmsg path */
+            list[0] = (struct iovec){data[i], 1000};
+            list[1] = (struct iovec){data[i] + 1000, 100000};
+            list[2] = (struct iovec){data[i] + 101000, part - 101000};
+            op[i].e.buffer_list = list;
+            op[i].e.buffer_list_count = 3;
+        } else {
+            assert_int_equal(asock_args_set_buffer(&op[i].e, data[i], 0, part), 0);
+        }
+    }
+    /* all started before anyone reads: the first fills the socket buffer, the rest wait */
+    for (int i = 0; i < NSEND; i++) {
+        int rc = asock_t_start(&op[i], asock_send_async, s);
+        assert_true(rc == 0 || rc == 1);
+    }
+    asock_t_reader rd;
+    asock_t_reader_start(&rd, -1, peer, part * NSEND);
+    for (int i = 0; i < NSEND; i++)
+        asock_t_wait(loop, &op[i], 10000);
+    asock_t_reader_join(&rd);
+    assert_int_equal(rd.err, 0);
+    assert_int_equal(rd.got, part * NSEND);
+    for (int i = 0; i < NSEND; i++) {
+        asock_t_assert_err(&op[i].e, ASOCK_SUCCESS);
+        assert_int_equal(op[i].e.bytes_transferred, part);
+        assert_true(asock_t_check_fill(rd.buf + (size_t)i * part, part, 20u + (unsigned)i));
+    }
+    asock_t_reader_free(&rd);
+
+    asock_socket_close(s);
+    asock_t_close_fd(peer);
+    asock_t_end(loop);
+    for (int i = 0; i < NSEND; i++) {
+        asock_t_op_check(&op[i]);
+        assert_true(op[i].calls <= 1);
+        free(data[i]);
+    }
+}
+
+/* Sends waiting behind a running one: a cancel ends the waiting one alone (OperationAborted,
+ * nothing of it sent), a close ends every one, each callback exactly once. */
+static void waiting_sends_cancel_and_close(void **state)
+{
+    (void)state;
+    asock_loop *loop = asock_t_loop();
+    asock_socket *s;
+    int peer;
+    asock_t_connected_pair(loop, AF_INET, &s, &peer);
+    asock_t_assert_rc(asock_socket_set_option(s, ASOCK_OPT_SEND_BUFFER, 16384), 0);
+    const size_t n = 4u << 20; /* far more than the socket and the peer's buffers hold */
+    unsigned char *data = calloc(1, n);
+    assert_non_null(data);
+    asock_t_op op[3];
+    for (int i = 0; i < 3; i++) {
+        asock_t_op_init(&op[i]);
+        assert_int_equal(asock_args_set_buffer(&op[i].e, data, 0, n), 0);
+        asock_t_assert_rc(asock_t_start(&op[i], asock_send_async, s), 1);
+    }
+    for (int i = 0; i < 5; i++) {
+        asock_loop_run(loop, ASOCK_RUN_NOWAIT);
+        usleep(10000);
+    }
+    assert_int_equal(op[0].calls + op[1].calls + op[2].calls, 0);
+    asock_cancel_async(&op[2].e);
+    asock_t_wait(loop, &op[2], ASOCK_T_WAIT_MS);
+    asock_t_assert_err(&op[2].e, ASOCK_ERR_OPERATION_ABORTED);
+    assert_int_equal(op[2].e.bytes_transferred, 0);
+    assert_int_equal(op[0].calls + op[1].calls, 0);
+    /* the cancelled record can start again at once (it waits behind the others again) */
+    asock_t_assert_rc(asock_t_start(&op[2], asock_send_async, s), 1);
+    asock_socket_close(s);
+    for (int i = 0; i < 3; i++) {
+        asock_t_wait(loop, &op[i], ASOCK_T_WAIT_MS);
+        asock_t_assert_err(&op[i].e, ASOCK_ERR_OPERATION_ABORTED);
+    }
+    asock_t_close_fd(peer);
+    asock_t_end(loop);
+    for (int i = 0; i < 3; i++)
+        asock_t_op_check(&op[i]);
+    assert_int_equal(op[2].calls, 2);
+    free(data);
+}
+
 /* Scatter/gather: buffer_list for send and receive; the list is copied at start. */
 static void buffer_list_send_and_receive(void **state)
 {
@@ -430,6 +540,8 @@ int main(void)
         cmocka_unit_test(receive_after_fin_is_zero_success),
         cmocka_unit_test(zero_byte_receive_is_readiness_probe),
         cmocka_unit_test(large_send_completes_once_with_all_bytes),
+        cmocka_unit_test(concurrent_sends_keep_their_order),
+        cmocka_unit_test(waiting_sends_cancel_and_close),
         cmocka_unit_test(buffer_list_send_and_receive),
         cmocka_unit_test(receive_after_reset),
         cmocka_unit_test(send_to_closed_peer_no_sigpipe),
