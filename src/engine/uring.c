@@ -66,7 +66,6 @@
 
 #define URING_SQ_ENTRIES 256u
 #define URING_CQ_ENTRIES (4u * URING_SQ_ENTRIES)
-#define URING_BATCH      64u /* CQEs copied out per step of the reap loop */
 
 #define URING_TAG_MASK  UINT64_C(7)
 #define URING_TAG_OP    UINT64_C(0)
@@ -1086,25 +1085,17 @@ static int uring_dispatch(asock_loop *loop, struct uring *u, const struct uring_
     return 0;
 }
 
-/* Reaps every CQE the ring holds, in batches copied out before any callback runs (callbacks may
- * submit, cancel and close).  Returns the number of ops completed. */
+/* Reaps every CQE the ring holds.  Each is read and its slot given back to the kernel before
+ * it is dispatched (callbacks may submit, cancel and close, and a full CQ must not wait on a
+ * callback), one at a time: no copy of the batch.  Returns the number of ops completed. */
 static int uring_reap(asock_loop *loop, struct uring *u)
 {
     int completed = 0;
     unsigned budget = URING_CQ_ENTRIES * 2u; /* do not starve timers under a flood */
+    struct io_uring_cq *cq = &u->ring.cq;
     for (;;) {
-        struct uring_cqe_copy batch[URING_BATCH];
-        unsigned n = 0;
-        unsigned head;
-        struct io_uring_cqe *cqe;
-        io_uring_for_each_cqe(&u->ring, head, cqe)
-        {
-            batch[n].user_data = cqe->user_data;
-            batch[n].res = cqe->res;
-            batch[n].flags = cqe->flags;
-            if (++n == URING_BATCH)
-                break;
-        }
+        unsigned head = *cq->khead;
+        unsigned n = io_uring_smp_load_acquire(cq->ktail) - head;
         if (n == 0) {
             /* With IORING_FEAT_NODROP (5.5) an overflowed CQ keeps the rest in the kernel. */
             if (!io_uring_cq_has_overflow(&u->ring) || budget == 0)
@@ -1113,10 +1104,15 @@ static int uring_reap(asock_loop *loop, struct uring *u)
                 break;
             continue;
         }
-        io_uring_cq_advance(&u->ring, n);
-        for (unsigned i = 0; i < n; i++)
-            completed += uring_dispatch(loop, u, &batch[i]);
-        budget = budget > n ? budget - n : 0;
+        if (n > budget)
+            n = budget;
+        budget -= n;
+        for (unsigned i = 0; i < n; i++) {
+            const struct io_uring_cqe *cqe = &cq->cqes[(head + i) & cq->ring_mask];
+            struct uring_cqe_copy c = {cqe->user_data, cqe->res, cqe->flags};
+            io_uring_smp_store_release(cq->khead, head + i + 1);
+            completed += uring_dispatch(loop, u, &c);
+        }
         if (budget == 0)
             break;
     }
@@ -1174,6 +1170,7 @@ static int uring_poll(asock_loop *loop, int timeout_ms)
 const struct asock__engine_ops asock__uring_engine = {
     .name = "io_uring",
     .id = ASOCK_ENGINE_IO_URING,
+    .calls_in_ring = true,
     .init = uring_init,
     .destroy = uring_destroy,
     .submit = uring_submit,
