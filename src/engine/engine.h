@@ -134,6 +134,11 @@ struct asock__op_timed {
 struct asock__engine_ops {
     const char *name;
     asock_engine id;
+    /* The engine performs a submitted call itself in the loop's next wait, with no system call
+     * of its own (io_uring).  Inside the loop the layers then hand it the calls that would
+     * complete anyway (sends) instead of trying them first: one io_uring_enter per loop turn
+     * does them all. */
+    bool calls_in_ring;
     /* Creates the engine's state (loop->engine_data).  0 or -errno. */
     int (*init)(asock_loop *loop);
     /* Releases it.  Every io has been closed and every op completed before this is called. */

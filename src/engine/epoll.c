@@ -343,6 +343,7 @@ static int ep_poll(asock_loop *loop, int timeout_ms)
 const struct asock__engine_ops asock__epoll_engine = {
     .name = "epoll",
     .id = ASOCK_ENGINE_EPOLL,
+    .calls_in_ring = false,
     .init = ep_init,
     .destroy = ep_destroy,
     .submit = ep_submit,
