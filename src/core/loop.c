@@ -235,6 +235,8 @@ int asock_loop_run(asock_loop *loop, int mode)
             break;
     }
     loop->running = 0;
+    if (loop->engine->flush != NULL)
+        loop->engine->flush(loop);
     if (rc < 0)
         return rc;
     return has_work(loop) ? 1 : 0;

@@ -48,6 +48,16 @@ int asock__op_try(struct asock__op *op)
             return check_ready(fd, POLLOUT);
         case ASOCK__OP_CONNECT:
             return check_connected(fd);
+        case ASOCK__OP_CONNECT_START:
+            if (connect(fd, op->u.conn.addr, op->u.conn.len) == 0)
+                return 0;
+            if (errno == EINPROGRESS || errno == EINTR) {
+                /* under way (a stream connect interrupted by a signal goes on, too): from now on
+                 * the op waits for the end of the connect */
+                op->kind = ASOCK__OP_CONNECT;
+                return -EAGAIN;
+            }
+            return -errno;
         case ASOCK__OP_ACCEPT:
             n = accept4(fd, op->u.accept.addr, op->u.accept.addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
             break;
@@ -82,7 +92,12 @@ static void maybe_close(asock_loop *loop, struct asock__io *io)
 {
     if (!io->closing || io->inflight != 0 || io->fd < 0)
         return;
-    close(io->fd);
+    /* Inside the loop an engine may close in its ring: the descriptor is released by the time
+     * asock_loop_run returns (its flush).  Outside, it is released now. */
+    if (loop->running && loop->engine->close_fd != NULL)
+        loop->engine->close_fd(loop, io->fd);
+    else
+        close(io->fd);
     io->fd = -1;
     asock__q_insert_tail(&loop->closing, &io->cnode);
 }

@@ -37,6 +37,9 @@ enum asock__op_kind {
     ASOCK__OP_SEND,        /* send(fd, u.rw.buf, u.rw.len, u.rw.flags | MSG_NOSIGNAL) */
     ASOCK__OP_RECVMSG,     /* recvmsg(fd, u.msg.msg, u.msg.flags); msg_flags/namelen updated */
     ASOCK__OP_SENDMSG,     /* sendmsg(fd, u.msg.msg, u.msg.flags | MSG_NOSIGNAL) */
+    /* connect(fd, u.conn.addr, u.conn.len) on a stream socket, by the engine (io_uring:
+     * IORING_OP_CONNECT), to its end: res 0 or -errno.  Submitted untried. */
+    ASOCK__OP_CONNECT_START,
     /* multishot (see above); the results of a delivery are in u.multi */
     ASOCK__OP_ACCEPT_MULTI,  /* accept4(fd, NULL, NULL, NONBLOCK|CLOEXEC) per connection: res fd */
     ASOCK__OP_RECV_MULTI,    /* stream: recv into a pool buffer per chunk: res bytes, 0 = end */
@@ -112,6 +115,11 @@ struct asock__op {
             socklen_t *addrlen;
         } accept;
 
+        struct {
+            const struct sockaddr *addr;
+            socklen_t len;
+        } conn;
+
         struct { /* multishot deliveries, set by the engine (res: bytes, or the accepted fd) */
             void *data;                  /* RECV(MSG)_MULTI: the bytes, in a pool buffer */
             const struct sockaddr *name; /* RECVMSG_MULTI: the sender, in the same buffer */
@@ -159,6 +167,12 @@ struct asock__engine_ops {
     /* Forgets io->fd without closing it (the descriptor moves to another io, e.g. the winner of
      * a connect by name).  No op of io is in flight.  May be NULL (nothing to forget). */
     void (*detach)(asock_loop *loop, struct asock__io *io);
+    /* Closes fd, which nothing of the engine's refers to any more.  May be NULL (close(2)).
+     * io_uring queues an IORING_OP_CLOSE: the descriptor is released at the next flush or poll. */
+    void (*close_fd)(asock_loop *loop, int fd);
+    /* Hands the kernel what submit and close_fd queued, without waiting.  Called before
+     * asock_loop_run returns, so nothing queued waits for a next run.  May be NULL. */
+    void (*flush)(asock_loop *loop);
 };
 
 ASOCK__HIDDEN extern const struct asock__engine_ops asock__epoll_engine;

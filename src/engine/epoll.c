@@ -132,7 +132,16 @@ static int ep_submit(asock_loop *loop, struct asock__op *op)
         asock__q_insert_tail(&ep->resume, &io->enode);
         return 0;
     }
-    if (op->flags & ASOCK__OPF_TRIED) {
+    if (op->kind == ASOCK__OP_CONNECT_START) {
+        /* connect(2) now; when under way the op waits for the end as an ASOCK__OP_CONNECT */
+        int res = asock__op_try(op);
+        if (res != -EAGAIN) {
+            op->res = res;
+            asock__loop_defer_op(loop, op);
+            return 0;
+        }
+        io->ebits &= (uint16_t)~bit;
+    } else if (op->flags & ASOCK__OPF_TRIED) {
         /* the caller's attempt just said EAGAIN: the edge it would wait for is still to come */
         op->flags &= (uint8_t)~ASOCK__OPF_TRIED;
         if (asock__q_empty(q))
@@ -351,4 +360,6 @@ const struct asock__engine_ops asock__epoll_engine = {
     .cancel_all = ep_cancel_all,
     .poll = ep_poll,
     .detach = ep_detach,
+    .close_fd = NULL, /* close(2) */
+    .flush = NULL,
 };

@@ -146,6 +146,8 @@ static const struct uring_need uring_needs[] = {
     {IORING_OP_RECVMSG, "io_uring lacks opcode RECVMSG"},
     {IORING_OP_LINK_TIMEOUT, "io_uring lacks opcode LINK_TIMEOUT"},
     {IORING_OP_TIMEOUT, "io_uring lacks opcode TIMEOUT"},
+    {IORING_OP_CONNECT, "io_uring lacks opcode CONNECT"},
+    {IORING_OP_CLOSE, "io_uring lacks opcode CLOSE"},
 };
 
 #define URING_PROBE_OPS 256u
@@ -388,11 +390,16 @@ out_free:
     return rc;
 }
 
+static int uring_flush(struct uring *u);
+
 static void uring_destroy(asock_loop *loop)
 {
     struct uring *u = loop->engine_data;
     if (u == NULL)
         return;
+    /* queued closes must happen: their descriptors are no one's any more */
+    if (io_uring_sq_ready(&u->ring) != 0)
+        uring_flush(u);
     io_uring_queue_exit(&u->ring); /* also drops the buffer ring's registration */
     if (u->br != NULL)
         munmap(u->br, u->br_bytes);
@@ -788,6 +795,9 @@ static void uring_prep(struct io_uring_sqe *sqe, struct asock__op *op)
     case ASOCK__OP_CONNECT: /* connect(2) said EINPROGRESS: wait for POLLOUT, then SO_ERROR */
         io_uring_prep_poll_add(sqe, fd, POLLOUT);
         break;
+    case ASOCK__OP_CONNECT_START:
+        io_uring_prep_connect(sqe, fd, op->u.conn.addr, op->u.conn.len);
+        break;
     case ASOCK__OP_ACCEPT:
         io_uring_prep_accept(sqe, fd, op->u.accept.addr, op->u.accept.addrlen,
                              SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -1167,6 +1177,29 @@ static int uring_poll(asock_loop *loop, int timeout_ms)
     return uring_reap(loop, u);
 }
 
+/* A descriptor nothing refers to any more: IORING_OP_CLOSE (5.6), performed when the SQE is
+ * submitted (flush or poll); its CQE is internal (none at all on success with CQE_SKIP). */
+static void uring_close_fd(asock_loop *loop, int fd)
+{
+    struct uring *u = loop->engine_data;
+    struct io_uring_sqe *sqe = uring_sqe(u, 1);
+    if (sqe == NULL) {
+        close(fd);
+        return;
+    }
+    io_uring_prep_close(sqe, fd);
+    io_uring_sqe_set_data64(sqe, URING_UD_CANCEL);
+    if (u->features & URING_F_CQE_SKIP)
+        io_uring_sqe_set_flags(sqe, IOSQE_CQE_SKIP_SUCCESS);
+}
+
+static void uring_flush_op(asock_loop *loop)
+{
+    struct uring *u = loop->engine_data;
+    if (io_uring_sq_ready(&u->ring) != 0)
+        uring_flush(u);
+}
+
 const struct asock__engine_ops asock__uring_engine = {
     .name = "io_uring",
     .id = ASOCK_ENGINE_IO_URING,
@@ -1178,4 +1211,6 @@ const struct asock__engine_ops asock__uring_engine = {
     .cancel_all = uring_cancel_all,
     .poll = uring_poll,
     .detach = NULL, /* nothing is registered per descriptor */
+    .close_fd = uring_close_fd,
+    .flush = uring_flush_op,
 };

@@ -110,6 +110,34 @@ void asock__connect_op_done(asock_args *e, int res)
     asock__connect_finish(e);
 }
 
+/* Hands the connect of s to the engine: CONNECT waits for the end of a connect(2) under way,
+ * CONNECT_START makes the whole connect (to p->addr).  1 pending, or 0 with the failure in e. */
+static int submit_connect(asock_socket *s, asock_args *e, enum asock__op_kind kind)
+{
+    struct asock__args_priv *p = asock__priv(e);
+    s->flags |= ASOCK__SF_CONNECTING;
+    struct asock__op *op = &p->top.op;
+    asock__op_prep(op, kind, &s->io, NULL);
+    op->u.conn.addr = &p->addr.sa;
+    op->u.conn.len = p->addrlen;
+    p->top.timeout_ms = e->connect_timeout_ms;
+    if (e->connect_timeout_ms != 0)
+        op->flags |= ASOCK__OPF_TIMED;
+    else
+        op->flags &= (uint8_t)~ASOCK__OPF_TIMED;
+    /* the socket layer's completion (io.c) dispatches back to asock__connect_op_done */
+    op->done = asock__socket_op_done;
+    int rc = asock__engine_submit(s->loop, op);
+    if (rc < 0) {
+        s->flags &= ~ASOCK__SF_CONNECTING;
+        connect_failed(s, e, rc);
+        return asock__connect_finish(e);
+    }
+    s->pending_out++;
+    asock__args_pend(e);
+    return 1;
+}
+
 /* Connects s (claimed e) to the IP endpoint in e.  0 done synchronously, 1 pending. */
 static int ip_connect(asock_socket *s, asock_args *e)
 {
@@ -130,6 +158,11 @@ static int ip_connect(asock_socket *s, asock_args *e)
     }
     if (s->type == SOCK_STREAM && e->buffer != NULL && e->count != 0)
         p->flags |= ASOCK__AF_CONNECT_DATA;
+    if (s->type == SOCK_STREAM && s->loop->engine->calls_in_ring) {
+        /* the engine makes the whole connect in its ring (IORING_OP_CONNECT): no connect(2),
+         * no wait for writability, no SO_ERROR read */
+        return submit_connect(s, e, ASOCK__OP_CONNECT_START);
+    }
     int r;
     do {
         r = connect(s->io.fd, &p->addr.sa, p->addrlen);
@@ -145,26 +178,8 @@ static int ip_connect(asock_socket *s, asock_args *e)
         return asock__connect_finish(e);
     }
     int err = errno;
-    if (s->type == SOCK_STREAM && (err == EINPROGRESS || err == EINTR)) {
-        s->flags |= ASOCK__SF_CONNECTING;
-        struct asock__op *op = &p->top.op;
-        asock__op_prep(op, ASOCK__OP_CONNECT, &s->io, NULL);
-        p->top.timeout_ms = e->connect_timeout_ms;
-        if (e->connect_timeout_ms != 0)
-            op->flags |= ASOCK__OPF_TIMED;
-        else
-            op->flags &= (uint8_t)~ASOCK__OPF_TIMED;
-        /* the socket layer's completion (io.c) dispatches back to asock__connect_op_done */
-        op->done = asock__socket_op_done;
-        rc = asock__engine_submit(s->loop, op);
-        if (rc < 0) {
-            connect_failed(s, e, rc);
-            return asock__connect_finish(e);
-        }
-        s->pending_out++;
-        asock__args_pend(e);
-        return 1;
-    }
+    if (s->type == SOCK_STREAM && (err == EINPROGRESS || err == EINTR))
+        return submit_connect(s, e, ASOCK__OP_CONNECT);
     connect_failed(s, e, -err);
     return asock__connect_finish(e);
 }
@@ -276,7 +291,8 @@ void asock_cancel_connect_async(asock_args *e)
         return;
     }
     struct asock__op *op = &p->top.op;
-    if (!(op->flags & ASOCK__OPF_SUBMITTED) || op->kind != ASOCK__OP_CONNECT || p->sock == NULL)
+    if (!(op->flags & ASOCK__OPF_SUBMITTED) ||
+        (op->kind != ASOCK__OP_CONNECT && op->kind != ASOCK__OP_CONNECT_START) || p->sock == NULL)
         return; /* finished, or already sending its data: too late to cancel */
     if (already_connected(p->sock->io.fd))
         return; /* the connect won the race: it completes with success, the socket is kept */

@@ -164,8 +164,8 @@ static int attempt(asock_socket *s, asock_args *e, enum asock__op_kind kind)
         (kind == ASOCK__OP_RECV || kind == ASOCK__OP_RECVMSG) && (s->flags & ASOCK__SF_IN_RX_CB);
     /* A send started inside the loop on an engine that performs calls in its ring goes there:
      * the loop's next io_uring_enter does every such send at once, with no send(2) each. */
-    if ((kind == ASOCK__OP_SEND || kind == ASOCK__OP_SENDMSG) && s->loop->running &&
-        s->loop->engine->calls_in_ring)
+    if ((kind == ASOCK__OP_SEND || kind == ASOCK__OP_SENDMSG || kind == ASOCK__OP_ACCEPT) &&
+        s->loop->running && s->loop->engine->calls_in_ring)
         skip = true;
     if (*pending_counter(s, kind) == 0 && !skip) {
         int res = asock__op_try(op);
@@ -351,7 +351,8 @@ static void op_done(struct asock__op *op)
         /* whatever the call said, the close aborted it */
         if (res >= 0 && op->kind == ASOCK__OP_ACCEPT)
             close(res);
-        if (res < 0 || op->kind == ASOCK__OP_ACCEPT || op->kind == ASOCK__OP_CONNECT) {
+        if (res < 0 || op->kind == ASOCK__OP_ACCEPT || op->kind == ASOCK__OP_CONNECT ||
+            op->kind == ASOCK__OP_CONNECT_START) {
             asock__args_set_error(e, ASOCK_ERR_OPERATION_ABORTED, ECANCELED, "socket closed");
             done(e, s);
             return;
@@ -359,7 +360,7 @@ static void op_done(struct asock__op *op)
     }
     switch (p->op) {
     case ASOCK_OP_CONNECT:
-        if (op->kind == ASOCK__OP_CONNECT) {
+        if (op->kind == ASOCK__OP_CONNECT || op->kind == ASOCK__OP_CONNECT_START) {
             asock__connect_op_done(e, res);
         } else if (stream_send_step(s, e, res)) {
             /* the data sent with the connect (S6) is out */
