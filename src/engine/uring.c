@@ -28,6 +28,7 @@
  *   recv_multishot    no IORING_RECV_MULTISHOT: reads on readiness into the pool
  *   buf_ring       no provided buffer ring (and so no multishot receive, which needs one)
  *   multishot      accept_multishot and recv_multishot
+ *   poll_first     no IORING_RECVSEND_POLL_FIRST on receives known to find nothing yet
  *   all            every one of the above
  * Unknown names are ignored.
  *
@@ -89,7 +90,8 @@
 #define URING_F_ACCEPT_MULTI  0x80u
 #define URING_F_RECV_MULTI    0x100u
 #define URING_F_BUF_RING      0x200u
-#define URING_F_ALL           0x3ffu
+#define URING_F_POLL_FIRST    0x400u
+#define URING_F_ALL           0x7ffu
 
 /* op->eflags of a multishot op */
 #define URING_M_KERNEL 0x1u /* a request (multishot SQE or POLL_ADD) is in the kernel */
@@ -268,6 +270,7 @@ static unsigned uring_env_disabled(void)
         {"recv_multishot", URING_F_RECV_MULTI},
         {"buf_ring", URING_F_BUF_RING | URING_F_RECV_MULTI},
         {"multishot", URING_F_ACCEPT_MULTI | URING_F_RECV_MULTI},
+        {"poll_first", URING_F_POLL_FIRST},
         {"all", URING_F_ALL},
     };
 
@@ -373,6 +376,9 @@ static int uring_init(asock_loop *loop)
             u->features |= URING_F_ACCEPT_MULTI;
         if (!(off & URING_F_BUF_RING) && k519)
             u->features |= URING_F_BUF_RING;
+        /* IORING_RECVSEND_POLL_FIRST: 5.19 */
+        if (!(off & URING_F_POLL_FIRST) && k519)
+            u->features |= URING_F_POLL_FIRST;
         if (!(off & URING_F_RECV_MULTI) && k60 && (u->features & URING_F_BUF_RING))
             u->features |= URING_F_RECV_MULTI;
     }
@@ -784,8 +790,9 @@ static void uring_unpark(struct uring *u)
 static void uring_timer_fired(struct asock__timer *timer);
 
 /* Fills the SQE of a one-shot op. */
-static void uring_prep(struct io_uring_sqe *sqe, struct asock__op *op)
+static void uring_prep(const struct uring *u, struct io_uring_sqe *sqe, struct asock__op *op)
 {
+    bool poll_first = (op->flags & ASOCK__OPF_TRIED) && (u->features & URING_F_POLL_FIRST);
     int fd = op->io->fd;
     switch ((enum asock__op_kind)op->kind) {
     case ASOCK__OP_POLL_IN:
@@ -804,6 +811,8 @@ static void uring_prep(struct io_uring_sqe *sqe, struct asock__op *op)
         break;
     case ASOCK__OP_RECV:
         io_uring_prep_recv(sqe, fd, op->u.rw.buf, uring_len(op->u.rw.len), op->u.rw.flags);
+        if (poll_first)
+            sqe->ioprio |= IORING_RECVSEND_POLL_FIRST; /* known empty: wait, then call */
         break;
     case ASOCK__OP_SEND:
         io_uring_prep_send(sqe, fd, op->u.rw.buf, uring_len(op->u.rw.len),
@@ -811,6 +820,8 @@ static void uring_prep(struct io_uring_sqe *sqe, struct asock__op *op)
         break;
     case ASOCK__OP_RECVMSG:
         io_uring_prep_recvmsg(sqe, fd, op->u.msg.msg, (unsigned)op->u.msg.flags);
+        if (poll_first)
+            sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
         break;
     case ASOCK__OP_SENDMSG:
         io_uring_prep_sendmsg(sqe, fd, op->u.msg.msg, (unsigned)(op->u.msg.flags | MSG_NOSIGNAL));
@@ -870,7 +881,7 @@ static int uring_submit(asock_loop *loop, struct asock__op *op)
             asock__timer_stop(loop, &t->timer);
         return -EAGAIN;
     }
-    uring_prep(sqe, op);
+    uring_prep(u, sqe, op);
 
     if (lt != NULL) {
         io_uring_sqe_set_flags(sqe, IOSQE_IO_LINK);
@@ -1036,7 +1047,7 @@ static int uring_op_cqe(asock_loop *loop, struct uring *u, struct asock__op *op,
          * engine keeps such an op queued the same way.) */
         struct io_uring_sqe *sqe = uring_sqe(u, 1);
         if (sqe != NULL) {
-            uring_prep(sqe, op);
+            uring_prep(u, sqe, op);
             return 0;
         }
     }

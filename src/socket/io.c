@@ -173,6 +173,12 @@ static int attempt(asock_socket *s, asock_args *e, enum asock__op_kind kind)
             return res;
         tried = true;
     }
+    /* On a ring engine a receive skipped for being re-armed in its own callback is known to
+     * find nothing yet: the engine may wait before its call (io_uring: POLL_FIRST).  Not on
+     * epoll, where "tried" would drop an edge that came meanwhile. */
+    if (skip && !tried && (kind == ASOCK__OP_RECV || kind == ASOCK__OP_RECVMSG) &&
+        s->loop->engine->calls_in_ring)
+        tried = true;
     int rc = submit(s, e, kind, tried);
     return rc < 0 ? rc : -EAGAIN;
 }
