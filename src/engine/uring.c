@@ -97,6 +97,10 @@
 #define URING_M_KERNEL 0x1u /* a request (multishot SQE or POLL_ADD) is in the kernel */
 #define URING_M_POLL   0x2u /* that request is a POLL_ADD: the readiness path */
 #define URING_M_PARKED 0x4u /* on u->parked (io->enode): to be armed by the next poll */
+/* op->eflags of a one-shot receive: it waits, with no SQE, behind the receive of its io that is
+ * in the kernel.  The kernel does not promise in which order several receives waiting on one
+ * socket get the data, so only one per socket is in the ring: they complete in FIFO order. */
+#define URING_W_HELD 0x8u
 
 #define URING_MULTI_BUDGET 256u    /* deliveries per readiness turn */
 #define URING_BGID         0       /* the buffer group of the loop's ring */
@@ -836,6 +840,54 @@ static void uring_prep(const struct uring *u, struct io_uring_sqe *sqe, struct a
     io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op | URING_TAG_OP);
 }
 
+static bool uring_is_recv(unsigned kind)
+{
+    return kind == ASOCK__OP_RECV || kind == ASOCK__OP_RECVMSG;
+}
+
+/* The first one-shot receive on io's read queue (in the kernel, or held), or NULL. */
+static struct asock__op *uring_first_recv(const struct asock__io *io)
+{
+    for (struct asock__qnode *n = asock__q_head(&io->rq); n != &io->rq; n = n->next) {
+        struct asock__op *o = asock__container_of(n, struct asock__op, node);
+        if (uring_is_recv(o->kind))
+            return o;
+    }
+    return NULL;
+}
+
+/* A held receive leaves without having been in the kernel: it completes with res from the
+ * loop (cancel may not call done itself). */
+static void uring_drop_held(asock_loop *loop, struct asock__op *op, int res)
+{
+    asock__q_remove(&op->node);
+    op->eflags = 0;
+    op->flags &= (uint8_t)~URING_OPF_PRIVATE;
+    op->res = res;
+    asock__loop_defer_op(loop, op);
+}
+
+/* io's receive in the kernel has ended: the next held one goes in (held ones that were
+ * cancelled meanwhile, or whose descriptor is closing, end with -ECANCELED). */
+static void uring_release_next(asock_loop *loop, struct uring *u, struct asock__io *io)
+{
+    struct asock__op *next;
+    while ((next = uring_first_recv(io)) != NULL && (next->eflags & URING_W_HELD)) {
+        if ((next->flags & ASOCK__OPF_CANCELED) || io->closing) {
+            uring_drop_held(loop, next, -ECANCELED);
+            continue;
+        }
+        struct io_uring_sqe *sqe = uring_sqe(u, 1);
+        if (sqe == NULL) {
+            uring_drop_held(loop, next, -ENOBUFS); /* the kernel refuses to take SQEs */
+            continue;
+        }
+        next->eflags &= (uint16_t)~URING_W_HELD;
+        uring_prep(u, sqe, next);
+        return;
+    }
+}
+
 static int uring_submit(asock_loop *loop, struct asock__op *op)
 {
     struct uring *u = loop->engine_data;
@@ -849,6 +901,14 @@ static int uring_submit(asock_loop *loop, struct asock__op *op)
         return uring_multi_submit(loop, u, op);
     op->flags &= (uint8_t) ~(URING_OPF_PRIVATE | ASOCK__OPF_CANCELED);
     op->res = 0;
+    if (uring_is_recv(op->kind) && uring_first_recv(op->io) != NULL) {
+        /* another receive of this socket is in the ring: wait behind it (FIFO) */
+        op->eflags = URING_W_HELD;
+        op->flags |= ASOCK__OPF_SUBMITTED | ASOCK__OPF_QUEUED;
+        asock__q_insert_tail(&op->io->rq, &op->node);
+        op->io->inflight++;
+        return 0;
+    }
 
     /* A deadline (timeout_ms 0: none) is a LINK_TIMEOUT, or a loop timer with link_timeout off. */
     struct asock__op_timed *t = NULL;
@@ -921,6 +981,10 @@ static void uring_cancel(asock_loop *loop, struct asock__op *op)
     op->flags |= ASOCK__OPF_CANCELED;
     if (asock__op_kind_multi(op->kind)) {
         uring_multi_cancel(loop, u, op);
+        return;
+    }
+    if (op->eflags & URING_W_HELD) {
+        uring_drop_held(loop, op, -ECANCELED); /* never reached the kernel */
         return;
     }
     if (op->flags & URING_OPF_REAPED)
@@ -1016,6 +1080,8 @@ static void uring_finish(asock_loop *loop, struct uring *u, struct asock__op *op
         op->eflags = 0;
     }
     op->flags &= (uint8_t)~URING_OPF_PRIVATE;
+    if (uring_is_recv(op->kind) && !asock__q_empty(&op->io->rq))
+        uring_release_next(loop, u, op->io);
     asock__op_finish(loop, op, res);
 }
 

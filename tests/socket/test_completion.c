@@ -377,6 +377,51 @@ static void busy_args_refused_first_completes(void **state)
     asock_t_op_check(&op);
 }
 
+/* Pending receives waiting behind another: cancelling one in the middle ends it alone, the
+ * others still get the data in order; a close ends the rest, each exactly once. */
+static void pending_receives_cancel_middle_then_close(void **state)
+{
+    (void)state;
+    asock_loop *loop = asock_t_loop();
+    asock_socket *s;
+    int peer;
+    asock_t_connected_pair(loop, AF_INET, &s, &peer);
+
+    enum {
+        N = 5
+    };
+
+    asock_t_op ops[N];
+    char bufs[N][1];
+    for (int i = 0; i < N; i++) {
+        asock_t_op_init(&ops[i]);
+        assert_int_equal(asock_args_set_buffer(&ops[i].e, bufs[i], 0, 1), 0);
+        asock_t_assert_rc(asock_t_start(&ops[i], asock_receive_async, s), 1);
+    }
+    asock_cancel_async(&ops[1].e);
+    asock_t_wait(loop, &ops[1], ASOCK_T_WAIT_MS);
+    asock_t_assert_err(&ops[1].e, ASOCK_ERR_OPERATION_ABORTED);
+    asock_t_write_all(peer, "ab", 2);
+    asock_t_wait(loop, &ops[0], ASOCK_T_WAIT_MS);
+    asock_t_wait(loop, &ops[2], ASOCK_T_WAIT_MS);
+    asock_t_assert_err(&ops[0].e, ASOCK_SUCCESS);
+    asock_t_assert_err(&ops[2].e, ASOCK_SUCCESS);
+    assert_int_equal(bufs[0][0], 'a');
+    assert_int_equal(bufs[2][0], 'b');
+    assert_int_equal(ops[3].calls + ops[4].calls, 0);
+    asock_socket_close(s);
+    asock_t_wait(loop, &ops[3], ASOCK_T_WAIT_MS);
+    asock_t_wait(loop, &ops[4], ASOCK_T_WAIT_MS);
+    asock_t_assert_err(&ops[3].e, ASOCK_ERR_OPERATION_ABORTED);
+    asock_t_assert_err(&ops[4].e, ASOCK_ERR_OPERATION_ABORTED);
+    asock_t_close_fd(peer);
+    asock_t_end(loop);
+    for (int i = 0; i < N; i++) {
+        asock_t_op_check(&ops[i]);
+        assert_int_equal(ops[i].calls, 1);
+    }
+}
+
 /* Several pending receives on one socket: each completes exactly once, in the order they were
  * started (one FIFO queue per direction, dotnet-sockets.md §3.3). */
 static void pending_receives_fifo_exactly_once(void **state)
@@ -492,6 +537,7 @@ int main(void)
         cmocka_unit_test(last_operation_per_operation),
         cmocka_unit_test(busy_args_refused_first_completes),
         cmocka_unit_test(pending_receives_fifo_exactly_once),
+        cmocka_unit_test(pending_receives_cancel_middle_then_close),
         cmocka_unit_test(socket_flags_out),
         cmocka_unit_test(refused_call_never_calls_back),
     };
