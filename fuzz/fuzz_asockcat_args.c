@@ -126,6 +126,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         o->dns_server, ares_strerror(st));
                 abort();
             }
+            /* ... and one asock_loop_new takes (it checks dns_servers itself) */
+            asock_loop_options lo;
+            memset(&lo, 0, sizeof(lo));
+            lo.engine = ASOCK_ENGINE_EPOLL;
+            lo.dns_servers = o->dns_server;
+            asock_loop *loop = NULL;
+            int rc = asock_loop_new(&loop, &lo);
+            if (rc != 0) {
+                fprintf(stderr, "asock_loop_new refuses --dns-server '%s': %d\n", o->dns_server,
+                        rc);
+                abort();
+            }
+            asock_loop_free(loop);
         }
     } else {
         FUZZ_CHECK(g_exit_code == ACAT_EXIT_OK || g_exit_code == ACAT_EXIT_USAGE);

@@ -184,7 +184,10 @@ typedef struct asock_loop_options {
     asock_engine engine; /* AUTO: io_uring if usable, else epoll; env ASOCK_ENGINE=epoll|io_uring
                             overrides AUTO */
     const char *dns_servers;   /* NULL: the system resolver configuration; else "ip[:port],..."
-                                  (IPv6 in brackets: "[::1]:5353") */
+                                  (IPv6 in brackets: "[::1]:5353", or bare without a port;
+                                  port 53 when none).  Checked by asock_loop_new: -EINVAL for an
+                                  empty list or entry, a space, a non-literal, a scope id
+                                  ("%eth0") or a port outside 1-65535 */
     uint32_t dns_timeout_ms;   /* per DNS try; 0: the resolver's default */
     uint32_t dns_tries;        /* 0: the resolver's default */
     uint32_t attempt_delay_ms; /* Happy Eyeballs connection-attempt delay; 0: 250 ms (RFC 8305) */

@@ -2,6 +2,8 @@
 #include "internal.h"
 #include "../engine/engine.h"
 
+#include <arpa/inet.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -72,6 +74,88 @@ static int choose_engine(asock_loop *loop, asock_engine want)
     return 0;
 }
 
+/* Checks a dns_servers list and writes it in the one form the resolver reads without surprises:
+ * "a.b.c.d:port" or "[v6]:port" entries (port 53 when none was given), comma-separated.
+ * Accepted entries: IPv4[:PORT], [IPv6][:PORT] and a bare IPv6 (no port); PORT 1-65535.
+ * Refused (-EINVAL): an empty list or entry, spaces, a scope id (%if: c-ares cannot use one), a
+ * port out of range (c-ares would wrap 70000 to 4464), anything that is not an IP literal.
+ * Returns 0 with *out allocated, -EINVAL or -ENOMEM. */
+static int normalise_dns_servers(const char *in, char **out)
+{
+    *out = NULL;
+    size_t len = strlen(in);
+    if (len == 0 || len > 4096)
+        return -EINVAL;
+    char *buf = asock__malloc(2 * len + 64); /* an entry grows by at most "[]:53" */
+    if (buf == NULL)
+        return -ENOMEM;
+    size_t w = 0;
+    const char *p = in;
+    for (;;) {
+        size_t n = strcspn(p, ",");
+        char ip[64];
+        const char *port = NULL;
+        size_t iplen;
+        if (n == 0)
+            goto bad;
+        if (p[0] == '[') {
+            const char *close = memchr(p, ']', n);
+            if (close == NULL)
+                goto bad;
+            iplen = (size_t)(close - p - 1);
+            memcpy(ip, p + 1, iplen < sizeof(ip) ? iplen : 0);
+            if (close + 1 < p + n) {
+                if (close[1] != ':')
+                    goto bad;
+                port = close + 2;
+            }
+        } else {
+            const char *colon = memchr(p, ':', n);
+            bool v6 = colon != NULL && memchr(colon + 1, ':', (size_t)(p + n - colon - 1)) != NULL;
+            iplen = v6 || colon == NULL ? n : (size_t)(colon - p);
+            if (!v6 && colon != NULL)
+                port = colon + 1;
+            memcpy(ip, p, iplen < sizeof(ip) ? iplen : 0);
+        }
+        if (iplen == 0 || iplen >= sizeof(ip))
+            goto bad;
+        ip[iplen] = '\0';
+        unsigned char addr[16];
+        bool is6 = inet_pton(AF_INET6, ip, addr) == 1;
+        if (!is6 && inet_pton(AF_INET, ip, addr) != 1)
+            goto bad; /* not a literal; inet_pton also refuses "%scope" */
+        if (p[0] == '[' && !is6)
+            goto bad;
+        unsigned long pn = 53;
+        if (port != NULL) {
+            size_t plen = (size_t)(p + n - port);
+            if (plen == 0 || plen > 5)
+                goto bad;
+            pn = 0;
+            for (size_t i = 0; i < plen; i++) {
+                if (port[i] < '0' || port[i] > '9')
+                    goto bad;
+                pn = pn * 10 + (unsigned long)(port[i] - '0');
+            }
+            if (pn == 0 || pn > 65535)
+                goto bad;
+        }
+        int k = snprintf(buf + w, 2 * len + 64 - w, is6 ? "%s[%s]:%lu" : "%s%s:%lu",
+                         w == 0 ? "" : ",", ip, pn);
+        if (k < 0 || (size_t)k >= 2 * len + 64 - w)
+            goto bad;
+        w += (size_t)k;
+        if (p[n] == '\0')
+            break;
+        p += n + 1;
+    }
+    *out = buf;
+    return 0;
+bad:
+    asock__free(buf);
+    return -EINVAL;
+}
+
 int asock_loop_new(asock_loop **out, const asock_loop_options *opts)
 {
     if (out == NULL)
@@ -84,11 +168,9 @@ int asock_loop_new(asock_loop **out, const asock_loop_options *opts)
         loop->opts = *opts;
     int rc = 0;
     if (loop->opts.dns_servers != NULL) {
-        loop->dns_servers = asock__strdup(loop->opts.dns_servers);
-        if (loop->dns_servers == NULL) {
-            rc = -ENOMEM;
+        rc = normalise_dns_servers(loop->opts.dns_servers, &loop->dns_servers);
+        if (rc < 0)
             goto out_free;
-        }
         loop->opts.dns_servers = loop->dns_servers;
     }
     asock__q_init(&loop->deferred_ops);

@@ -432,19 +432,57 @@ static void loop_serves_while_lookup_is_slow(void **state)
     asock_t_close_fd(silent);
 }
 
-/* A bad dns_servers list fails every lookup (NO_RECOVERY), loudly, instead of silently using
- * the system's servers. */
+/* asock_loop_new checks dns_servers: a malformed list is refused with -EINVAL before any lookup
+ * (it used to fail every lookup later with NO_RECOVERY); the accepted forms all resolve. */
 static void bad_dns_servers(void **state)
 {
     (void)state;
-    asock_loop_options o;
-    memset(&o, 0, sizeof(o));
-    o.dns_servers = "not an address";
-    asock_loop *loop = asock_t_loop_opts(&o);
-    dns_rec r;
-    dns_resolve(loop, &r, "svc1.test", "80", AF_UNSPEC, SOCK_STREAM);
-    assert_res_err(&r, ASOCK_ERR_NO_RECOVERY);
-    asock_t_end(loop);
+    static const char *const bad[] = {"not an address",
+                                      "",
+                                      " 127.0.0.1",
+                                      "127.0.0.1, 127.0.0.2",
+                                      "127.0.0.1,,127.0.0.2",
+                                      "127.0.0.1,",
+                                      ",127.0.0.1",
+                                      "127.0.0.1:0",
+                                      "127.0.0.1:70000",
+                                      "127.0.0.1:",
+                                      "1.2.3.4:53a",
+                                      "fe80::1%lo",
+                                      "[fe80::1%lo]:53",
+                                      "[::1",
+                                      "[127.0.0.1]:53",
+                                      "[::1]x",
+                                      "host.test:53",
+                                      "127.0.0.1:123456",
+                                      "::1:53x"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        asock_loop_options o;
+        memset(&o, 0, sizeof(o));
+        o.dns_servers = bad[i];
+        asock_loop *loop = (asock_loop *)(uintptr_t)1;
+        int rc = asock_loop_new(&loop, &o);
+        if (rc != -EINVAL)
+            fail_msg("dns_servers \"%s\": rc %d, want -EINVAL", bad[i], rc);
+        assert_null(loop);
+    }
+    /* the accepted forms, each pointing at the test's DNS server, answer */
+    const char *srv = dns_server();
+    char good[3][160];
+    snprintf(good[0], sizeof(good[0]), "%s", srv);
+    snprintf(good[1], sizeof(good[1]), "[::1]:1,%s", srv);     /* ::1:1 refuses; the next answers */
+    snprintf(good[2], sizeof(good[2]), "::1,%s,%s", srv, srv); /* a bare IPv6: port 53 */
+    for (size_t i = 0; i < 3; i++) {
+        asock_loop_options o;
+        memset(&o, 0, sizeof(o));
+        o.dns_servers = good[i];
+        o.dns_timeout_ms = 300;
+        asock_loop *loop = asock_t_loop_opts(&o);
+        dns_rec r;
+        dns_resolve(loop, &r, "svc1.test", "80", AF_UNSPEC, SOCK_STREAM);
+        assert_res_err(&r, ASOCK_SUCCESS);
+        asock_t_end(loop);
+    }
 }
 
 int main(void)
