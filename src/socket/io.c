@@ -359,6 +359,7 @@ static void op_done(struct asock__op *op)
             close(res);
         if (res < 0 || op->kind == ASOCK__OP_ACCEPT || op->kind == ASOCK__OP_CONNECT ||
             op->kind == ASOCK__OP_CONNECT_START) {
+            asock__socket_aborted(s);
             asock__args_set_error(e, ASOCK_ERR_OPERATION_ABORTED, ECANCELED, "socket closed");
             done(e, s);
             return;
@@ -463,6 +464,8 @@ void asock__send_abort_held(asock_args *e)
     if (!(p->flags & ASOCK__AF_HELD))
         return;
     p->flags &= (uint8_t)~ASOCK__AF_HELD;
+    if (p->sock->flags & ASOCK__SF_CLOSING)
+        asock__socket_aborted(p->sock); /* data the user gave is dropped: the peer sees a reset */
     asock__args_set_error(e, ASOCK_ERR_OPERATION_ABORTED, ECANCELED, "operation aborted");
     e->socket_flags = 0;
     asock__task_init(&p->task, held_aborted);
@@ -825,6 +828,10 @@ int asock_disconnect_async(asock_socket *s, asock_args *e)
     if (rc < 0)
         return rc;
     asock__args_begin(e);
+    /* sends queued in an engine's ring go out before the shutdown, as they would have had they
+     * been made at once */
+    if (s->loop->engine->flush != NULL)
+        s->loop->engine->flush(s->loop);
     int res = 0;
     if (shutdown(s->io.fd, SHUT_RDWR) < 0)
         res = -errno;

@@ -88,6 +88,8 @@ static void multi_done(struct asock__op *op)
     e->socket_flags = 0;
     e->accept_socket = NULL;
     if ((s->flags & ASOCK__SF_CLOSING) || op->res == -ECANCELED) {
+        if (s->flags & ASOCK__SF_CLOSING)
+            asock__socket_aborted(s);
         asock__args_set_error(e, ASOCK_ERR_OPERATION_ABORTED, ECANCELED,
                               (s->flags & ASOCK__SF_CLOSING) ? "socket closed" : "canceled");
         e->bytes_transferred = 0;

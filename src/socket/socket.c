@@ -89,13 +89,6 @@ void asock_socket_close(asock_socket *s)
         return;
     s->flags |= ASOCK__SF_CLOSING;
     asock__q_remove(&s->lnode);
-    /* A stream socket whose operations are being aborted, and whose user did not shut the write
-     * side down, closes abortively so the peer sees a reset (.NET does the same). */
-    if (s->type == SOCK_STREAM && s->pending_in + s->pending_out != 0 &&
-        !(s->flags & ASOCK__SF_SHUT_WR) && s->io.fd >= 0) {
-        struct linger lg = {.l_onoff = 1, .l_linger = 0};
-        setsockopt(s->io.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-    }
     /* Operations that are not in the engine (a connect by name between its phases) end here. */
     struct asock__qnode *q = asock__q_head(&s->args);
     while (q != &s->args) {
@@ -109,6 +102,21 @@ void asock_socket_close(asock_socket *s)
         q = next;
     }
     asock__engine_close(s->loop, &s->io, socket_closed);
+}
+
+void asock__socket_aborted(asock_socket *s)
+{
+    /* A stream socket whose operations the close aborted, and whose user did not shut the write
+     * side down, closes abortively so the peer sees a reset (.NET does the same).  Decided per
+     * aborted operation, not at the close: a send the kernel had already done (io_uring: in the
+     * ring, its completion not yet read) completes with its result and does not count.  The
+     * descriptor is closed only after the last completion, so the option is set in time. */
+    if (s->type != SOCK_STREAM || (s->flags & (ASOCK__SF_SHUT_WR | ASOCK__SF_RESET)) ||
+        s->io.fd < 0)
+        return;
+    s->flags |= ASOCK__SF_RESET;
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(s->io.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 }
 
 int asock_socket_fd(const asock_socket *s)
@@ -221,6 +229,10 @@ int asock_socket_shutdown(asock_socket *s, int how)
         return -EBADF;
     if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
         return -EINVAL;
+    /* sends queued in an engine's ring go out first, as they would have had they been made at
+     * once */
+    if (s->loop->engine->flush != NULL)
+        s->loop->engine->flush(s->loop);
     if (shutdown(s->io.fd, how) < 0)
         return -errno;
     if (how != SHUT_RD)

@@ -26,6 +26,8 @@
 #define ASOCK__SF_IN_RX_CB 0x0800u
 /* a stream send is running (in the engine, or being started): later sends wait behind it */
 #define ASOCK__SF_SENDING 0x1000u
+/* the close aborted an operation: SO_LINGER 0 is set, the peer will see a reset */
+#define ASOCK__SF_RESET 0x2000u
 
 /* Options that a socket remembers so a new descriptor (connect by name, reuse) gets them again. */
 struct asock__sockopts {
@@ -163,6 +165,9 @@ ASOCK__HIDDEN void asock__send_next(asock_socket *s);
 ASOCK__HIDDEN void asock__send_abort_held(asock_args *e);
 
 /* ---- socket internals for the layers above ---- */
+
+/* The close of s aborted one of its operations: a stream socket then closes with a reset. */
+ASOCK__HIDDEN void asock__socket_aborted(asock_socket *s);
 
 ASOCK__HIDDEN bool asock__socket_can_use_family(const asock_socket *s, int family);
 

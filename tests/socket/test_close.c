@@ -6,6 +6,7 @@
 #include "net.h"
 
 #include <errno.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static void assert_aborted(const asock_t_op *op)
@@ -244,6 +245,95 @@ static void close_inside_callback(void **state)
     asock_t_op_check(&second);
 }
 
+/* A server's usual last words, from inside a receive callback: send the reply, then close (or
+ * shut the write side down).  The peer gets the whole reply and then an orderly end of stream,
+ * never a reset, on both engines (on io_uring the send sits in the ring when the close comes).
+ * A close that aborts a pending receive still resets (.NET's abortive close). */
+struct reply_ctx {
+    asock_t_op reply;
+    int mode; /* 0: close, 1: shutdown(SHUT_WR) then close later, 2: leave a receive pending */
+    asock_t_op extra;
+    char ebuf[4];
+};
+
+static void reply_then(asock_t_op *op, asock_socket *sender)
+{
+    struct reply_ctx *c = op->ctx;
+    asock_t_assert_err(&op->e, ASOCK_SUCCESS);
+    assert_int_equal(asock_args_set_buffer(&c->reply.e, "pong!", 0, 5), 0);
+    int rc = asock_t_start(&c->reply, asock_send_async, sender);
+    assert_true(rc == 0 || rc == 1);
+    if (c->mode == 2) {
+        assert_int_equal(asock_args_set_buffer(&c->extra.e, c->ebuf, 0, sizeof(c->ebuf)), 0);
+        asock_t_assert_rc(asock_t_start(&c->extra, asock_receive_async, sender), 1);
+    }
+    if (c->mode == 1)
+        assert_int_equal(asock_socket_shutdown(sender, SHUT_WR), 0);
+    else
+        asock_socket_close(sender);
+}
+
+static void reply_then_close_is_orderly(void **state)
+{
+    (void)state;
+    for (int mode = 0; mode < 3; mode++) {
+        asock_loop *loop = asock_t_loop();
+        asock_socket *s;
+        int peer;
+        asock_t_connected_pair(loop, AF_INET, &s, &peer);
+        struct reply_ctx c;
+        memset(&c, 0, sizeof(c));
+        c.mode = mode;
+        asock_t_op_init(&c.reply);
+        asock_t_op_init(&c.extra);
+        asock_t_op rcv;
+        asock_t_op_init(&rcv);
+        rcv.then = reply_then;
+        rcv.ctx = &c;
+        char buf[8];
+        assert_int_equal(asock_args_set_buffer(&rcv.e, buf, 0, sizeof(buf)), 0);
+        asock_t_assert_rc(asock_t_start(&rcv, asock_receive_async, s), 1);
+        asock_t_write_all(peer, "ping", 4);
+        asock_t_wait(loop, &rcv, ASOCK_T_WAIT_MS);
+        asock_t_wait(loop, &c.reply, ASOCK_T_WAIT_MS);
+        if (mode == 2) {
+            asock_t_wait(loop, &c.extra, ASOCK_T_WAIT_MS);
+            asock_t_assert_err(&c.extra.e, ASOCK_ERR_OPERATION_ABORTED);
+        }
+        asock_t_drain(loop, 200);
+        /* read to the end: the bytes, then 0 (FIN) or ECONNRESET */
+        char got[16];
+        size_t n = 0;
+        int end = -1; /* 0: FIN, else the errno */
+        for (int i = 0; i < 100 && end < 0; i++) {
+            if (!asock_t_wait_readable(peer, 2000))
+                break;
+            ssize_t r = recv(peer, got + n, sizeof(got) - n, MSG_DONTWAIT);
+            if (r > 0)
+                n += (size_t)r;
+            else if (r == 0)
+                end = 0;
+            else if (errno != EAGAIN)
+                end = errno;
+        }
+        if (mode == 2) {
+            assert_int_equal(end, ECONNRESET); /* the close aborted a receive */
+        } else {
+            asock_t_assert_err(&c.reply.e, ASOCK_SUCCESS);
+            assert_int_equal(c.reply.e.bytes_transferred, 5);
+            assert_int_equal(n, 5);
+            assert_memory_equal(got, "pong!", 5);
+            assert_int_equal(end, 0); /* an orderly end of stream, no reset */
+        }
+        if (mode == 1)
+            asock_socket_close(s);
+        asock_t_close_fd(peer);
+        asock_t_end(loop);
+        asock_t_op_check(&rcv);
+        asock_t_op_check(&c.reply);
+    }
+}
+
 /* Closing a socket that has nothing pending: no callback, the descriptor goes away. */
 static void close_idle_socket(void **state)
 {
@@ -339,6 +429,7 @@ int main(void)
         cmocka_unit_test(close_aborts_pending_send),
         cmocka_unit_test(calls_on_closed_socket_ebadf),
         cmocka_unit_test(close_inside_callback),
+        cmocka_unit_test(reply_then_close_is_orderly),
         cmocka_unit_test(close_idle_socket),
         cmocka_unit_test(loop_free_aborts_pending),
     };
