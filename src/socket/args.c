@@ -48,55 +48,11 @@ const char *asock_args_error_detail(const asock_args *e)
     return asock__cpriv(e)->detail;
 }
 
-int asock__args_claim(asock_args *e, asock_socket *s, asock_operation op)
-{
-    struct asock__args_priv *p = asock__priv(e);
-    if (p->magic != ASOCK__ARGS_MAGIC)
-        return -EINVAL;
-    if (p->state != ASOCK__ARGS_FREE)
-        return -EBUSY;
-    p->state = ASOCK__ARGS_BUSY;
-    p->flags = 0;
-    p->op = (uint8_t)op;
-    p->sock = s;
-    p->progress = 0;
-    p->iov = NULL;
-    p->iov_alloc = NULL;
-    p->name_connect = NULL;
-    p->top.op.flags = 0;
-    return 0;
-}
-
-void asock__args_begin(asock_args *e)
-{
-    struct asock__args_priv *p = asock__priv(e);
-    p->detail = "";
-    e->last_operation = (asock_operation)p->op;
-    e->socket_error = ASOCK_SUCCESS;
-    e->sys_errno = 0;
-    e->bytes_transferred = 0;
-    e->connect_by_name_error = ASOCK_SUCCESS;
-    if (p->op == ASOCK_OP_CONNECT)
-        e->connect_socket = NULL;
-}
-
 void asock__args_unclaim(asock_args *e)
 {
     struct asock__args_priv *p = asock__priv(e);
     p->state = ASOCK__ARGS_FREE;
     p->sock = NULL;
-}
-
-void asock__args_set_result(asock_args *e, int res)
-{
-    if (res >= 0) {
-        e->socket_error = ASOCK_SUCCESS;
-        e->sys_errno = 0;
-        e->bytes_transferred = (size_t)res;
-        return;
-    }
-    e->sys_errno = -res;
-    e->socket_error = asock_socket_error_from_errno(-res);
 }
 
 void asock__args_set_error(asock_args *e, asock_socket_error se, int sys_errno, const char *detail)
@@ -105,19 +61,6 @@ void asock__args_set_error(asock_args *e, asock_socket_error se, int sys_errno, 
     e->sys_errno = sys_errno;
     if (detail != NULL)
         asock__priv(e)->detail = detail;
-}
-
-void asock__args_pend(asock_args *e)
-{
-    struct asock__args_priv *p = asock__priv(e);
-    if (p->flags & ASOCK__AF_PENDING)
-        return;
-    p->flags |= ASOCK__AF_PENDING;
-    if (p->sock != NULL)
-        asock__q_insert_tail(&p->sock->args, &p->snode);
-    asock_loop *loop = p->sock != NULL ? p->sock->loop : NULL;
-    if (loop != NULL)
-        asock__loop_ref(loop);
 }
 
 int asock__args_finish(asock_args *e, asock_socket *sender)

@@ -121,18 +121,57 @@ static inline asock_args *asock__args_of_op(struct asock__op *op)
 
 /* Claims e for operation op on s (s may be NULL for the static connect): checks that e was
  * initialised and is free and marks it busy; the user-visible fields are not touched yet.
- * 0, -EINVAL (not initialised) or -EBUSY. */
-ASOCK__HIDDEN int asock__args_claim(asock_args *e, asock_socket *s, asock_operation op);
+ * 0, -EINVAL (not initialised) or -EBUSY.  (Inline, as the other small steps of the funnel:
+ * every operation passes through them.) */
+static inline int asock__args_claim(asock_args *e, asock_socket *s, asock_operation op)
+{
+    struct asock__args_priv *p = asock__priv(e);
+    if (p->magic != ASOCK__ARGS_MAGIC)
+        return -EINVAL;
+    if (p->state != ASOCK__ARGS_FREE)
+        return -EBUSY;
+    p->state = ASOCK__ARGS_BUSY;
+    p->flags = 0;
+    p->op = (uint8_t)op;
+    p->sock = s;
+    p->progress = 0;
+    p->iov = NULL;
+    p->iov_alloc = NULL;
+    p->name_connect = NULL;
+    p->top.op.flags = 0;
+    return 0;
+}
 
 /* The operation really starts (every refusal is behind it): sets last_operation and resets the
  * result fields. */
-ASOCK__HIDDEN void asock__args_begin(asock_args *e);
+static inline void asock__args_begin(asock_args *e)
+{
+    struct asock__args_priv *p = asock__priv(e);
+    p->detail = "";
+    e->last_operation = (asock_operation)p->op;
+    e->socket_error = ASOCK_SUCCESS;
+    e->sys_errno = 0;
+    e->bytes_transferred = 0;
+    e->connect_by_name_error = ASOCK_SUCCESS;
+    if (p->op == ASOCK_OP_CONNECT)
+        e->connect_socket = NULL;
+}
 
 /* Gives e back untouched after a refusal found after the claim (the call returns rc < 0). */
 ASOCK__HIDDEN void asock__args_unclaim(asock_args *e);
 
 /* Result of a system call / engine op: res >= 0 bytes (or 0), res < 0 -errno. */
-ASOCK__HIDDEN void asock__args_set_result(asock_args *e, int res);
+static inline void asock__args_set_result(asock_args *e, int res)
+{
+    if (res >= 0) {
+        e->socket_error = ASOCK_SUCCESS;
+        e->sys_errno = 0;
+        e->bytes_transferred = (size_t)res;
+        return;
+    }
+    e->sys_errno = -res;
+    e->socket_error = asock_socket_error_from_errno(-res);
+}
 
 /* A failure that is not an errno (resolver results): se plus the code behind it. */
 ASOCK__HIDDEN void asock__args_set_error(asock_args *e, asock_socket_error se, int sys_errno,
@@ -141,7 +180,18 @@ ASOCK__HIDDEN void asock__args_set_error(asock_args *e, asock_socket_error se, i
 /* The operation goes pending: the loop gets work, e joins its socket's pending list.  With no
  * socket (a static connect by name before its socket exists) there is no loop to count the work
  * on: the caller keeps the loop's work count itself (asock__loop_ref/unref). */
-ASOCK__HIDDEN void asock__args_pend(asock_args *e);
+static inline void asock__args_pend(asock_args *e)
+{
+    struct asock__args_priv *p = asock__priv(e);
+    if (p->flags & ASOCK__AF_PENDING)
+        return;
+    p->flags |= ASOCK__AF_PENDING;
+    if (p->sock != NULL)
+        asock__q_insert_tail(&p->sock->args, &p->snode);
+    asock_loop *loop = p->sock != NULL ? p->sock->loop : NULL;
+    if (loop != NULL)
+        asock__loop_ref(loop);
+}
 
 /* Completes e.  If it went pending: marks e free, then calls e->completed(sender, e) (so the
  * callback can re-arm e).  If not (still inside the starting call): marks e free and returns, the
