@@ -5,7 +5,7 @@
 # race tests, valgrind memcheck on the epoll-engine tests, a short run of every fuzz target, and
 # the format check.
 # Usage: scripts/test.sh   (ASOCK_TEST_SKIP_SANITIZE / _TSAN / _VALGRIND / _FUZZ=1 skip a step;
-#                           ASOCK_TEST_FUZZ_SECONDS sets the fuzz run per target, default 30)
+#                           ASOCK_TEST_FUZZ_SECONDS sets the fuzz run per target, default 60)
 set -eu
 cd "$(dirname "$0")/.."
 TOP=$(pwd)
@@ -38,9 +38,10 @@ if [ "${ASOCK_TEST_SKIP_VALGRIND:-0}" != 1 ]; then
     sh scripts/valgrind.sh
 fi
 if [ "${ASOCK_TEST_SKIP_FUZZ:-0}" != 1 ]; then
-    # a short run of every libFuzzer target (longer runs by hand: scripts/fuzz.sh 3600)
-    echo "== fuzz: ${ASOCK_TEST_FUZZ_SECONDS:-30} s per target"
-    BUILD=build/fuzz sh scripts/fuzz.sh "${ASOCK_TEST_FUZZ_SECONDS:-30}"
+    # a minute of every libFuzzer target, one per CPU at a time (longer runs by hand:
+    # scripts/fuzz.sh 3600)
+    echo "== fuzz: ${ASOCK_TEST_FUZZ_SECONDS:-60} s per target"
+    BUILD=build/fuzz ASOCK_FUZZ_PARALLEL=$JOBS sh scripts/fuzz.sh "${ASOCK_TEST_FUZZ_SECONDS:-60}"
 fi
 echo "== format"
 sh scripts/check-format.sh
