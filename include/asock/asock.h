@@ -483,7 +483,10 @@ ASOCK_EXTERN const char *asock_args_error_detail(const asock_args *e);
 /* The operations.  Each returns
  *   1  pending: e->completed runs later, exactly once, from asock_loop_run on the loop thread,
  *      never inside the call that started it;
- *   0  completed synchronously: completed does NOT run; read the results from e now;
+ *   0  completed synchronously: completed does NOT run; read the results from e now (a call
+ *      that can finish at once does, except on io_uring from inside a callback, where sends,
+ *      send-tos and accepts go to the ring, and for a stream connect on io_uring: those
+ *      complete through the callback; handle both 0 and 1);
  *  <0  refused, nothing started, no callback, e untouched except where noted:
  *      -EINVAL bad argument (NULL, missing endpoint, args never initialised, bad buffer),
  *      -EBUSY e is in use, -EAFNOSUPPORT endpoint family differs from the socket's,
