@@ -221,6 +221,63 @@ static void rearm_inside_callback_sync(void **state)
     asock_t_op_check(&op);
 }
 
+/* What a callback sends has reached the kernel by the time asock_loop_run returns, in every run
+ * mode: an application that runs the loop from its own loop (RUN_NOWAIT / RUN_ONCE) never leaves
+ * a reply waiting in io_uring's ring for a next run. */
+struct reply_once {
+    asock_t_op reply;
+    asock_socket *s;
+};
+
+static void send_reply_then(asock_t_op *op, asock_socket *sender)
+{
+    struct reply_once *r = op->ctx;
+    asock_t_assert_err(&op->e, ASOCK_SUCCESS);
+    assert_int_equal(asock_args_set_buffer(&r->reply.e, "reply", 0, 5), 0);
+    int rc = asock_t_start(&r->reply, asock_send_async, sender);
+    assert_true(rc == 0 || rc == 1);
+}
+
+static void callback_sends_reach_kernel_before_run_returns(void **state)
+{
+    (void)state;
+    for (int mode = 0; mode < 2; mode++) {
+        asock_loop *loop = asock_t_loop();
+        asock_socket *s;
+        int peer;
+        asock_t_connected_pair(loop, AF_INET, &s, &peer);
+        struct reply_once r;
+        memset(&r, 0, sizeof(r));
+        asock_t_op_init(&r.reply);
+        asock_t_op rcv;
+        asock_t_op_init(&rcv);
+        rcv.then = send_reply_then;
+        rcv.ctx = &r;
+        char buf[8];
+        assert_int_equal(asock_args_set_buffer(&rcv.e, buf, 0, sizeof(buf)), 0);
+        asock_t_assert_rc(asock_t_start(&rcv, asock_receive_async, s), 1);
+        asock_t_write_all(peer, "hi", 2);
+        /* run until the receive's callback ran, and no further */
+        for (int i = 0; i < 2000 && rcv.calls == 0; i++) {
+            asock_loop_run(loop, mode == 0 ? ASOCK_RUN_ONCE : ASOCK_RUN_NOWAIT);
+            if (rcv.calls == 0)
+                usleep(1000);
+        }
+        assert_int_equal(rcv.calls, 1);
+        /* the loop is not run again: the reply must already be on its way */
+        char got[8];
+        asock_t_read_exact(peer, got, 5, 2000);
+        assert_memory_equal(got, "reply", 5);
+        asock_t_wait(loop, &r.reply, ASOCK_T_WAIT_MS);
+        asock_t_assert_err(&r.reply.e, ASOCK_SUCCESS);
+        asock_socket_close(s);
+        asock_t_close_fd(peer);
+        asock_t_end(loop);
+        asock_t_op_check(&rcv);
+        asock_t_op_check(&r.reply);
+    }
+}
+
 /* user_token is handed back untouched: sync, pending and refused operations. */
 static void user_token_untouched(void **state)
 {
@@ -533,6 +590,7 @@ int main(void)
         cmocka_unit_test(try_first_receive_with_data_is_synchronous),
         cmocka_unit_test(args_free_before_callback_can_rearm),
         cmocka_unit_test(rearm_inside_callback_sync),
+        cmocka_unit_test(callback_sends_reach_kernel_before_run_returns),
         cmocka_unit_test(user_token_untouched),
         cmocka_unit_test(last_operation_per_operation),
         cmocka_unit_test(busy_args_refused_first_completes),
