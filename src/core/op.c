@@ -7,14 +7,20 @@
 #include <poll.h>
 #include <unistd.h>
 
-static int check_connected(int fd)
+int asock__so_error(int fd)
 {
     int err = 0;
     socklen_t len = sizeof(err);
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
         return -errno;
+    return -err;
+}
+
+static int check_connected(int fd)
+{
+    int err = asock__so_error(fd);
     if (err != 0)
-        return -err;
+        return err;
     /* SO_ERROR is 0 both when connected and while still connecting: only a writable socket is
      * connected (a stale readiness report must not complete the connect early). */
     struct pollfd p = {.fd = fd, .events = POLLOUT};

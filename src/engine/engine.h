@@ -229,6 +229,10 @@ ASOCK__HIDDEN void asock__engine_close(asock_loop *loop, struct asock__io *io,
  * it would block).  Shared by the epoll engine and by the layers' first attempt. */
 ASOCK__HIDDEN int asock__op_try(struct asock__op *op);
 
+/* The pending error of a socket (SO_ERROR), as 0 or -errno: the result of a connect that the
+ * engine has just seen become writable. */
+ASOCK__HIDDEN int asock__so_error(int fd);
+
 /* For engines: queue op's completion to run from the loop (used by cancel, which may not call
  * done itself). */
 ASOCK__HIDDEN void asock__loop_defer_op(asock_loop *loop, struct asock__op *op);

@@ -265,7 +265,11 @@ static void process(asock_loop *loop, struct asock__io *io, struct asock__qnode 
     io->ebits |= bit;
     while (!asock__q_empty(&batch)) {
         struct asock__op *op = asock__container_of(asock__q_head(&batch), struct asock__op, node);
-        int res = asock__op_try(op);
+        int res;
+        if (op->kind == ASOCK__OP_CONNECT && (ev & EPOLLOUT) && !(ev & (EPOLLERR | EPOLLHUP)))
+            res = asock__so_error(io->fd); /* writable now, no error: connected (no poll) */
+        else
+            res = asock__op_try(op);
         if (res == -EAGAIN) {
             io->ebits &= (uint16_t)~bit;
             /* the rest go back in front of anything submitted meanwhile */
