@@ -18,6 +18,7 @@
 #include "engine.h"
 
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define EVENT_BATCH  256
@@ -34,6 +35,18 @@ struct epoll_engine {
 /* io->ebits bits */
 #define READY_IN  0x1u
 #define READY_OUT 0x2u
+/* A datagram socket is registered level-triggered, with interest only in the directions that
+ * have operations waiting (LEVEL; WANT_IN / WANT_OUT say what is registered).  Edge-triggered, a
+ * receive re-armed after a datagram must try a recvmsg at once, because a second datagram that
+ * came with the same edge would get no new one: in request/response traffic that try always
+ * fails (EAGAIN).  Level-triggered, the wait reports a datagram that is there, so the receive
+ * just waits.  Interest is dropped lazily: when the wait reports a direction with nothing
+ * waiting (and the descriptor leaves the set on an error or hang-up with nothing waiting, which
+ * level-triggered epoll would otherwise report again and again). */
+#define LEVEL    0x4u
+#define WANT_IN  0x8u
+#define WANT_OUT 0x10u
+#define WANT_ALL (WANT_IN | WANT_OUT)
 
 static bool is_read_kind(uint8_t kind)
 {
@@ -85,6 +98,36 @@ static void timed_out(struct asock__timer *t)
     asock__loop_defer_op(to->loop, op);
 }
 
+/* A level-triggered io's interest becomes want (WANT_* bits).  0 or -errno. */
+static int set_interest(struct epoll_engine *ep, struct asock__io *io, uint16_t want)
+{
+    if (io->registered && (io->ebits & WANT_ALL) == want)
+        return 0;
+    if (io->registered && want == 0) {
+        /* nothing wanted: leave the set (an error or hang-up would still be reported) */
+        if (epoll_ctl(ep->epfd, EPOLL_CTL_DEL, io->fd, NULL) < 0)
+            return -errno;
+        io->registered = 0;
+        io->ebits &= (uint16_t)~WANT_ALL;
+        return 0;
+    }
+    struct epoll_event ev = {.events = ((want & WANT_IN) ? EPOLLIN : 0u) |
+                                       ((want & WANT_OUT) ? EPOLLOUT : 0u),
+                             .data = {.ptr = io}};
+    if (epoll_ctl(ep->epfd, io->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, io->fd, &ev) < 0)
+        return -errno;
+    io->registered = 1;
+    io->ebits = (uint16_t)((io->ebits & ~WANT_ALL) | want);
+    return 0;
+}
+
+static bool is_datagram_socket(int fd)
+{
+    int type = 0;
+    socklen_t len = sizeof(type);
+    return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_DGRAM;
+}
+
 static void unqueue(asock_loop *loop, struct asock__op *op)
 {
     asock__q_remove(&op->node);
@@ -112,16 +155,23 @@ static int ep_submit(asock_loop *loop, struct asock__op *op)
             return rc;
     }
     op->flags &= (uint8_t) ~(ASOCK__OPF_CANCELED | ASOCK__OPF_MORE);
-    if (!io->registered) {
+    bool rd = is_read_kind(op->kind);
+    struct asock__qnode *q = rd ? &io->rq : &io->wq;
+    uint16_t bit = rd ? READY_IN : READY_OUT;
+    if (!io->registered && !(io->ebits & LEVEL) && is_datagram_socket(io->fd))
+        io->ebits |= LEVEL; /* decided once per descriptor */
+    if (io->ebits & LEVEL) {
+        uint16_t want = rd ? WANT_IN : WANT_OUT;
+        int rc = set_interest(ep, io, (uint16_t)((io->ebits & WANT_ALL) | want));
+        if (rc < 0)
+            return rc;
+    } else if (!io->registered) {
         struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
                                  .data = {.ptr = io}};
         if (epoll_ctl(ep->epfd, EPOLL_CTL_ADD, io->fd, &ev) < 0)
             return -errno;
         io->registered = 1;
     }
-    bool rd = is_read_kind(op->kind);
-    struct asock__qnode *q = rd ? &io->rq : &io->wq;
-    uint16_t bit = rd ? READY_IN : READY_OUT;
     op->flags |= ASOCK__OPF_SUBMITTED;
     io->inflight++;
     if (multi) {
@@ -132,7 +182,10 @@ static int ep_submit(asock_loop *loop, struct asock__op *op)
         asock__q_insert_tail(&ep->resume, &io->enode);
         return 0;
     }
-    if (op->kind == ASOCK__OP_CONNECT_START) {
+    if (io->ebits & LEVEL) {
+        /* level-triggered: the wait reports what is already there; no try here */
+        op->flags &= (uint8_t)~ASOCK__OPF_TRIED;
+    } else if (op->kind == ASOCK__OP_CONNECT_START) {
         /* connect(2) now; when under way the op waits for the end as an ASOCK__OP_CONNECT */
         int res = asock__op_try(op);
         if (res != -EAGAIN) {
@@ -219,8 +272,16 @@ static void run_multi(asock_loop *loop, struct epoll_engine *ep, struct asock__i
     switch (asock__multi_perform(loop, &ep->pool, op, MULTI_BUDGET, &final)) {
     case ASOCK__MULTI_AGAIN:
         io->ebits &= (uint16_t)~READY_IN;
+        if ((io->ebits & LEVEL) && !(io->ebits & WANT_IN) &&
+            set_interest(ep, io, (uint16_t)((io->ebits & WANT_ALL) | WANT_IN)) < 0) {
+            unqueue(loop, op);
+            asock__op_finish(loop, op, -errno);
+        }
         break;
     case ASOCK__MULTI_NOBUF:
+        /* level-triggered: stop hearing about data it cannot take (back when buffers are) */
+        if (io->ebits & LEVEL)
+            set_interest(ep, io, (uint16_t)(io->ebits & WANT_OUT));
         asock__q_insert_tail(&ep->starved, &io->enode);
         break;
     case ASOCK__MULTI_BUDGET:
@@ -251,6 +312,9 @@ static void process(asock_loop *loop, struct asock__io *io, struct asock__qnode 
 {
     if (asock__q_empty(q)) {
         io->ebits |= bit;
+        if (io->ebits & LEVEL) /* nothing waits that way: stop hearing about it */
+            set_interest(loop->engine_data, io,
+                         (uint16_t)(io->ebits & WANT_ALL & ~(q == &io->rq ? WANT_IN : WANT_OUT)));
         return;
     }
     struct asock__op *mop = q == &io->rq ? multi_head(io) : NULL;
@@ -345,6 +409,11 @@ static int ep_poll(asock_loop *loop, int timeout_ms)
             continue;
         if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))
             process(loop, io, &io->wq, READY_OUT, ev);
+        /* level-triggered with nothing waiting: an error or hang-up would come back at every
+         * wait; the descriptor leaves the set until an operation waits again */
+        if ((io->ebits & LEVEL) && io->registered && io->fd >= 0 && !io->closing &&
+            (ev & (EPOLLERR | EPOLLHUP)) && asock__q_empty(&io->rq) && asock__q_empty(&io->wq))
+            set_interest(ep, io, 0);
     }
     n += run_resume(loop, ep);
     /* buffers came back during the deliveries: the starved ops may go on */

@@ -31,6 +31,85 @@ static void recv_from(asock_loop *loop, asock_t_op *op, asock_socket *s, void *b
     asock_t_do(loop, op, asock_receive_from_async, s);
 }
 
+/* Datagrams that arrive together, or while no receive waits, all reach receives re-armed from
+ * their own callbacks (which go to the engine untried): nothing stalls waiting for a readiness
+ * report that would not come (the epoll engine waits level-triggered on datagram sockets). */
+struct burst_ctx {
+    asock_socket *s;
+    char bufs[8][8];
+    int got;
+    int stop_at;
+};
+
+static void burst_then(asock_t_op *op, asock_socket *sender)
+{
+    struct burst_ctx *c = op->ctx;
+    asock_t_assert_err(&op->e, ASOCK_SUCCESS);
+    assert_int_equal(op->e.bytes_transferred, 1);
+    c->got++;
+    if (c->got == c->stop_at || c->got == 8)
+        return;
+    assert_int_equal(asock_args_set_buffer(&op->e, c->bufs[c->got], 0, 8), 0);
+    int rc = asock_t_start(op, asock_receive_async, sender);
+    if (rc == 0)
+        burst_then(op, sender); /* (epoll with a datagram already there would complete at once) */
+}
+
+static void udp_burst_reaches_rearmed_receives(void **state)
+{
+    (void)state;
+    asock_loop *loop = asock_t_loop();
+    uint16_t pa = 0;
+    int a = asock_t_udp_socket(AF_INET, "127.0.0.1", &pa);
+    asock_socket *s = asock_t_open(loop, AF_INET, SOCK_DGRAM);
+    asock_t_bind(s, "127.0.0.1", 0);
+    uint16_t sport = asock_t_local_port(s);
+    struct burst_ctx c;
+    memset(&c, 0, sizeof(c));
+    c.stop_at = 3;
+    asock_t_op op;
+    asock_t_op_init(&op);
+    op.then = burst_then;
+    op.ctx = &c;
+    assert_int_equal(asock_args_set_buffer(&op.e, c.bufs[0], 0, 8), 0);
+    asock_t_assert_rc(asock_t_start(&op, asock_receive_async, s), 1);
+    /* three at once, before the loop runs: one readiness report for all of them */
+    asock_t_sendto(a, "1", 1, "127.0.0.1", sport);
+    asock_t_sendto(a, "2", 1, "127.0.0.1", sport);
+    asock_t_sendto(a, "3", 1, "127.0.0.1", sport);
+    asock_t_spin(loop, 300);
+    assert_int_equal(c.got, 3);
+    assert_memory_equal(c.bufs[0], "1", 1);
+    assert_memory_equal(c.bufs[1], "2", 1);
+    assert_memory_equal(c.bufs[2], "3", 1);
+
+    /* one arrives while nobody receives (the wait reports it to no one and stops listening);
+     * a receive then takes it at once, and the next one waits and gets the one after */
+    asock_t_sendto(a, "4", 1, "127.0.0.1", sport);
+    asock_t_spin(loop, 100);
+    char b4[8], b5[8];
+    asock_t_op r4, r5;
+    asock_t_op_init(&r4);
+    asock_t_op_init(&r5);
+    assert_int_equal(asock_args_set_buffer(&r4.e, b4, 0, sizeof(b4)), 0);
+    asock_t_do(loop, &r4, asock_receive_async, s);
+    asock_t_assert_err(&r4.e, ASOCK_SUCCESS);
+    assert_memory_equal(b4, "4", 1);
+    assert_int_equal(asock_args_set_buffer(&r5.e, b5, 0, sizeof(b5)), 0);
+    asock_t_assert_rc(asock_t_start(&r5, asock_receive_async, s), 1);
+    asock_t_spin(loop, 50);
+    asock_t_sendto(a, "5", 1, "127.0.0.1", sport);
+    asock_t_wait(loop, &r5, ASOCK_T_WAIT_MS);
+    asock_t_assert_err(&r5.e, ASOCK_SUCCESS);
+    assert_memory_equal(b5, "5", 1);
+    asock_t_op_check(&r4);
+    asock_t_op_check(&r5);
+
+    asock_socket_close(s);
+    asock_t_close_fd(a);
+    asock_t_end(loop);
+}
+
 /* S1/S4: connect sets the default peer (synchronously), datagrams from another source are not
  * delivered while the peer's are; connecting again changes the peer. */
 static void udp_connect_default_peer_and_filter(void **state)
@@ -451,6 +530,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(udp_connect_default_peer_and_filter),
+        cmocka_unit_test(udp_burst_reaches_rearmed_receives),
         cmocka_unit_test(udp_send_to_receive_from_v4),
         cmocka_unit_test(udp_send_to_receive_from_v6),
         cmocka_unit_test(udp_broadcast_needs_option),
