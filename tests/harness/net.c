@@ -72,6 +72,18 @@ const char *asock_t_ep_addr(const asock_endpoint *ep, char *buf, size_t len)
     return asock_t_sa_addr(&ss, buf, len);
 }
 
+void asock_t_assert_ep(const asock_endpoint *ep, const char *addr, uint16_t port)
+{
+    asock_endpoint want;
+    asock_t_ep(&want, addr, port);
+    if (!asock_endpoint_equal(ep, &want)) {
+        char got[96], w[96];
+        asock_endpoint_format(ep, got, sizeof(got));
+        asock_endpoint_format(&want, w, sizeof(w));
+        fail_msg("endpoint %s, want %s", got, w);
+    }
+}
+
 /* ---- asock sockets ---- */
 
 asock_socket *asock_t_open(asock_loop *loop, int family, int type)

@@ -23,6 +23,8 @@ uint16_t asock_t_sa_port(const struct sockaddr_storage *ss);
 const char *asock_t_sa_addr(const struct sockaddr_storage *ss, char *buf, size_t len);
 /* The address text of an IP endpoint ("127.0.0.1", "::1"). */
 const char *asock_t_ep_addr(const asock_endpoint *ep, char *buf, size_t len);
+/* Fails the test (printing both) unless ep equals the IP endpoint addr:port. */
+void asock_t_assert_ep(const asock_endpoint *ep, const char *addr, uint16_t port);
 
 /* ---- asock sockets (each must succeed) ---- */
 

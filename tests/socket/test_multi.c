@@ -145,18 +145,6 @@ static int has_bytes(const mt *m, size_t n)
     return m->bytes >= n || m->finals > 0;
 }
 
-static void assert_ep_port(const asock_endpoint *ep, const char *addr, uint16_t port)
-{
-    asock_endpoint want;
-    asock_t_ep(&want, addr, port);
-    if (!asock_endpoint_equal(ep, &want)) {
-        char got[96], w[96];
-        asock_endpoint_format(ep, got, sizeof(got));
-        asock_endpoint_format(&want, w, sizeof(w));
-        fail_msg("endpoint %s, want %s", got, w);
-    }
-}
-
 /* ---- datagrams ---- */
 
 static void asock_t_set_rcvbuf_big(asock_socket *s)
@@ -181,12 +169,12 @@ static void dgram_check(mt *m, asock_socket *s, asock_args *e)
     if (m->last_data[0] == 'A') {
         assert_int_equal(n, c->next_a);
         c->next_a++;
-        assert_ep_port(&e->remote_endpoint, "127.0.0.1", c->pa);
+        asock_t_assert_ep(&e->remote_endpoint, "127.0.0.1", c->pa);
     } else {
         assert_int_equal(m->last_data[0], 'B');
         assert_int_equal(n, c->next_b);
         c->next_b++;
-        assert_ep_port(&e->remote_endpoint, "127.0.0.2", c->pb);
+        asock_t_assert_ep(&e->remote_endpoint, "127.0.0.2", c->pb);
     }
     assert_int_equal(e->last_operation, ASOCK_OP_RECEIVE_FROM);
     assert_int_equal(e->socket_flags & MSG_TRUNC, 0);
@@ -240,7 +228,7 @@ static void multi_udp_in_order(void **state)
     run_until(loop, &m, has_deliveries, N + 1);
     assert_int_equal(m.truncated, 1);
     assert_int_equal(m.last_len, ASOCK__POOL_DEFAULT_SIZE - ASOCK__DGRAM_DATA_OFF);
-    assert_ep_port(&m.last_sender, "127.0.0.1", c.pa);
+    asock_t_assert_ep(&m.last_sender, "127.0.0.1", c.pa);
     /* an empty datagram is a delivery of 0 bytes */
     asock_t_sendto(b, "", 0, "127.0.0.1", port);
     run_until(loop, &m, has_deliveries, N + 2);
@@ -284,7 +272,7 @@ static void multi_udp_v6_and_refused(void **state)
     run_until(loop, &m, has_deliveries, 1);
     assert_int_equal(m.last_len, 3);
     assert_string_equal(m.last_data, "six");
-    assert_ep_port(&m.last_sender, "::1", pa);
+    asock_t_assert_ep(&m.last_sender, "::1", pa);
     asock_cancel_async(&m.e);
     run_until(loop, &m, has_final, 0);
     assert_int_equal(m.final_error, ASOCK_ERR_OPERATION_ABORTED);
